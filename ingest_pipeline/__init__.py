@@ -1,0 +1,1 @@
+"""ingest_pipeline: a Dagster code location that turns documents into searchable pgvector embeddings."""

@@ -1,0 +1,68 @@
+"""The pipeline's objects outside Dagster runs (CLI, API): settings, engine, store, embedder, queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.catalog import documents, embeddings
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.resources.embedder import EmbedderResource
+from ingest_pipeline.resources.wiring import build_resources
+from ingest_pipeline.search import Hit, nearest_chunks
+from ingest_pipeline.settings import Settings
+from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.storage import ContentStore
+
+
+class NothingEmbedded(LookupError):
+    pass
+
+
+@dataclass
+class Application:
+    settings: Settings
+    resources: dict = field(init=False)
+
+    def __post_init__(self):
+        self.resources = build_resources(self.settings)
+
+    @classmethod
+    def from_env(cls) -> "Application":
+        return cls(Settings.from_env())
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self.resources["database"].engine
+
+    @property
+    def store(self) -> ContentStore:
+        return self.resources["storage"].store
+
+    @property
+    def embedder(self) -> EmbedderResource:
+        return self.resources["embedder"]
+
+    def documents(self, ids: list[str] | None = None, statuses=()) -> list[tuple[Document, int]]:
+        """Documents (all, or these ids in order) with their searchable vector counts."""
+        space = self.embedder.space
+        with self.engine.connect() as conn:
+            docs = documents.get_many(conn, ids) if ids is not None else documents.list_all(conn, statuses)
+            set_id = embeddings.find_set(conn, space.embedder, space.model, space.dimensions)
+            counts = embeddings.counts_by_document(conn, set_id)
+        return [(doc, counts.get(doc.id, 0)) for doc in docs]
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        space = self.embedder.space
+        with self.engine.connect() as conn:
+            set_id = embeddings.find_set(conn, space.embedder, space.model, space.dimensions)
+            if set_id is None:
+                raise NothingEmbedded(f"nothing has been embedded with {space.embedder}/{space.model}/"
+                                      f"{space.dimensions} yet: ingest some documents first")
+            return nearest_chunks(conn, set_id, space.dimensions, self.embedder.embed([query])[0], k)
+
+
+# Statuses a document can rest in; anything else means a run still owes it work.
+SETTLED = (DocumentStatus.EMBEDDED, DocumentStatus.FAILED, DocumentStatus.DUPLICATE)

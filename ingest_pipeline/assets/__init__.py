@@ -1,0 +1,1 @@
+"""The document assets: raw_document → parsed_text → validated_content → chunks → embeddings."""

@@ -1,0 +1,75 @@
+"""The five partitioned document assets: thin shells over the stages, one document per partition."""
+
+
+import dagster as dg
+
+from ingest_pipeline.assets.policies import INGEST_GROUP, documents_partitions, single_run_backfill, transient_retry
+from ingest_pipeline.assets.reporting import stage_result
+from ingest_pipeline.assets.validation_check import USABLE_TEXT_CHECK, usable_text_result
+from ingest_pipeline.resources.chunker import ChunkerResource
+from ingest_pipeline.resources.database import PostgresResource
+from ingest_pipeline.resources.document_storage import DocumentStorageResource
+from ingest_pipeline.resources.embedder import EmbedderResource
+from ingest_pipeline.resources.parser import ParserResource
+from ingest_pipeline.stages.chunk import chunk_document
+from ingest_pipeline.stages.embed import embed_pending, publish_document
+from ingest_pipeline.stages.parse import check_raw_document, parse_document
+from ingest_pipeline.stages.runner import run_stage
+from ingest_pipeline.stages.validate import validate_document
+from ingest_pipeline.statuses import Stage
+
+_common = dict(partitions_def=documents_partitions, backfill_policy=single_run_backfill,
+               retry_policy=transient_retry, group_name=INGEST_GROUP)
+
+
+@dg.asset(**_common, kinds={"file"}, description="The uploaded bytes, verified against their sha256 and type-sniffed.")
+def raw_document(context: dg.AssetExecutionContext, database: PostgresResource,
+                 storage: DocumentStorageResource) -> dg.MaterializeResult:
+    def check(engine, doc):
+        return check_raw_document(engine, doc, storage.store)
+    return stage_result(context, run_stage(database.engine, Stage.RAW_DOCUMENT, context.partition_keys, check))
+
+
+@dg.asset(**_common, deps=[raw_document], kinds={"postgres"}, description="Text of every page, as Markdown-like text.")
+def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
+                storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
+    def parse(engine, doc):
+        return parse_document(engine, doc, storage.store, parser)
+    return stage_result(context, run_stage(database.engine, Stage.PARSED_TEXT, context.partition_keys, parse))
+
+
+@dg.asset(**_common, deps=[parsed_text], kinds={"postgres"}, check_specs=[USABLE_TEXT_CHECK],
+          description="Normalised text that passed the blocking checks; duplicates are set aside.")
+def validated_content(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
+    outcomes = run_stage(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys, validate_document)
+    return stage_result(context, outcomes, [usable_text_result(database.engine, outcomes)])
+
+
+@dg.asset(**_common, deps=[validated_content], kinds={"postgres"},
+          description="Token- and structure-aware chunks with deterministic ids, staged for embedding.")
+def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
+           chunker: ChunkerResource) -> dg.MaterializeResult:
+    def cut(engine, doc):
+        return chunk_document(engine, doc, chunker)
+    return stage_result(context, run_stage(database.engine, Stage.CHUNKS, context.partition_keys, cut))
+
+
+@dg.asset(**_common, deps=[chunks], kinds={"pgvector"},
+          description="Vectors for every chunk, embedded once per distinct text, published to search with the chunks.")
+def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
+               embedder: EmbedderResource) -> dg.MaterializeResult:
+    embedding_pass = embed_pending(database.engine, context.partition_keys, embedder)
+    def publish(engine, doc):
+        return publish_document(engine, doc, embedding_pass)
+    result = stage_result(context, run_stage(database.engine, Stage.EMBEDDINGS, context.partition_keys, publish))
+    space = embedder.space
+    result.metadata.update({
+        "embedding_model": f"{space.embedder}/{space.model}/{space.dimensions}",
+        "embedding_requests": dg.MetadataValue.int(embedding_pass.batches),
+        "texts_embedded": dg.MetadataValue.int(embedding_pass.requested_texts),
+        "cache_hits": dg.MetadataValue.int(embedding_pass.cache_hits),
+    })
+    return result
+
+
+document_assets = [raw_document, parsed_text, validated_content, chunks, embeddings]

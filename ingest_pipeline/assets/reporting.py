@@ -1,0 +1,57 @@
+"""Turns a stage's per-document outcomes into Dagster metadata, log lines and retries."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import dagster as dg
+
+from ingest_pipeline.errors import TransientFailure
+from ingest_pipeline.stages.runner import FAILED, RETRY, Outcome
+
+_TABLE_ROWS = 100
+_SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts")
+
+
+def stage_result(context: dg.AssetExecutionContext, outcomes: list[Outcome],
+                 check_results: list[dg.AssetCheckResult] | None = None) -> dg.MaterializeResult:
+    """Log each document's outcome, retry the step if any document may pass later, else report."""
+    for outcome in outcomes:
+        line = f"{outcome.document_id} {outcome.source}: {outcome.state}"
+        log = context.log.warning if outcome.state in (FAILED, RETRY) else context.log.info
+        log(f"{line} — {outcome.note}" if outcome.note else line)
+    retrying = [o for o in outcomes if o.state == RETRY]
+    if retrying:
+        raise TransientFailure(f"{len(retrying)} document(s) hit a transient error and will be retried: "
+                               + "; ".join(f"{o.document_id}: {o.note}" for o in retrying[:5]))
+    return dg.MaterializeResult(metadata=outcome_metadata(outcomes), check_results=check_results or [])
+
+
+def outcome_metadata(outcomes: list[Outcome]) -> dict:
+    states = Counter(o.state for o in outcomes)
+    metadata: dict = {"documents": dg.MetadataValue.int(len(outcomes))}
+    metadata.update({state.replace(" ", "_"): dg.MetadataValue.int(n) for state, n in states.items()})
+    for name in _SUMMED:
+        total = sum(o.facts.get(name, 0) for o in outcomes)
+        if any(name in o.facts for o in outcomes):
+            metadata[name] = dg.MetadataValue.int(int(total))
+    metadata["duration_seconds"] = dg.MetadataValue.float(round(sum(o.seconds for o in outcomes), 3))
+    metadata["outcomes"] = dg.MetadataValue.md(_table(outcomes))
+    preview = next((o.facts["preview"] for o in outcomes if o.facts.get("preview")), None)
+    if preview:
+        metadata["preview"] = dg.MetadataValue.md(preview)
+    return metadata
+
+
+def _table(outcomes: list[Outcome]) -> str:
+    lines = ["| document | source | outcome | facts | note |", "|---|---|---|---|---|"]
+    for o in outcomes[:_TABLE_ROWS]:
+        facts = ", ".join(f"{k}={v}" for k, v in o.facts.items() if k != "preview")
+        lines.append(f"| {o.document_id} | {_cell(o.source)} | {o.state} | {facts} | {_cell(o.note)} |")
+    if len(outcomes) > _TABLE_ROWS:
+        lines.append(f"| … | {len(outcomes) - _TABLE_ROWS} more | | | |")
+    return "\n".join(lines)
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")[:200]

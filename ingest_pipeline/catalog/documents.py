@@ -1,0 +1,111 @@
+"""The documents table: registration, lookup, status changes and failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Connection, text
+
+from ingest_pipeline.statuses import DocumentStatus, Stage
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    external_id: str | None
+    source: str
+    file_name: str
+    sha256: str
+    size_bytes: int
+    media_type: str | None
+    version: int
+    status: DocumentStatus
+    failed_stage: str | None
+    reason: str | None
+    attempts: int
+    pages: int | None
+    characters: int | None
+    text_hash: str | None
+    duplicate_of: str | None
+    chunk_count: int
+    token_count: int
+    parse_key: str | None
+    validate_key: str | None
+    chunk_key: str | None
+    metadata: dict
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLUMNS = ", ".join(f.name for f in fields(Document))
+
+
+def _document(row: Any) -> Document:
+    values = row._asdict()
+    values["status"] = DocumentStatus(values["status"])
+    return Document(**values)
+
+
+def get(conn: Connection, document_id: str, lock: bool = False) -> Document | None:
+    sql = f"SELECT {_COLUMNS} FROM documents WHERE id = :id" + (" FOR UPDATE" if lock else "")
+    row = conn.execute(text(sql), {"id": document_id}).first()
+    return _document(row) if row else None
+
+
+def get_many(conn: Connection, ids: Sequence[str]) -> list[Document]:
+    """The documents with these ids, in the order given; unknown ids are left out."""
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM documents WHERE id = ANY(:ids)"), {"ids": list(ids)})
+    by_id = {doc.id: doc for doc in map(_document, rows)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def list_all(conn: Connection, statuses: Iterable[DocumentStatus] = ()) -> list[Document]:
+    wanted = [str(s) for s in statuses]
+    where = "WHERE status = ANY(:statuses)" if wanted else ""
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM documents {where} ORDER BY created_at, id"), {"statuses": wanted})
+    return [_document(row) for row in rows]
+
+
+def insert(conn: Connection, **values: Any) -> bool:
+    """Insert a document unless its id exists (a concurrent registration won); True if inserted."""
+    names = ", ".join(values)
+    placeholders = ", ".join(f":{name}" for name in values)
+    inserted = conn.execute(
+        text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING RETURNING id"),
+        values,
+    ).first()
+    return inserted is not None
+
+
+def update(conn: Connection, document_id: str, **values: Any) -> None:
+    """Set columns on one document and touch `updated_at`."""
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    conn.execute(
+        text(f"UPDATE documents SET {assignments}, updated_at = now() WHERE id = :id"),
+        {**values, "id": document_id},
+    )
+
+
+def mark_failed(conn: Connection, document_id: str, stage: Stage, reason: str) -> None:
+    update(conn, document_id, status=str(DocumentStatus.FAILED), failed_stage=str(stage), reason=reason)
+
+
+def record_attempt(conn: Connection, document_id: str, error: str) -> int:
+    """Count one more failed attempt; returns the new total."""
+    return conn.execute(
+        text("UPDATE documents SET attempts = attempts + 1, reason = :error, updated_at = now() "
+             "WHERE id = :id RETURNING attempts"),
+        {"id": document_id, "error": error},
+    ).scalar_one()
+
+
+def find_same_text(conn: Connection, document_id: str, text_hash: str) -> str | None:
+    """The earliest other live document whose normalised text is identical, if any."""
+    return conn.execute(
+        text("SELECT id FROM documents WHERE text_hash = :hash AND id <> :id "
+             "AND status = ANY(:live) ORDER BY created_at, id LIMIT 1"),
+        {"hash": text_hash, "id": document_id,
+         "live": [str(DocumentStatus.VALIDATED), str(DocumentStatus.CHUNKED), str(DocumentStatus.EMBEDDED)]},
+    ).scalar()

@@ -1,0 +1,25 @@
+"""Entry point of `ingest-pipeline`: parses the command line and dispatches to a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ingest_pipeline.cli import ingest_command, query_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ingest-pipeline", description="Documents in, searchable pgvector embeddings out.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ingest_command.add_to(commands)
+    query_commands.add_to(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

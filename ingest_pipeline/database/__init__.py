@@ -1,0 +1,1 @@
+"""Postgres access: the embedded server, versioned migrations and the connection pool."""

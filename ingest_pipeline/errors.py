@@ -1,0 +1,16 @@
+"""The two kinds of failure every stage raises: the document's fault, or a passing fault elsewhere."""
+
+
+class DocumentRejected(Exception):
+    """The document itself cannot go on (bad bytes, unsupported type, empty text): never retried.
+
+    `reason` is written for the person who uploaded the file, not for a developer.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientFailure(Exception):
+    """A fault outside the document (a provider timing out, a 5xx): worth retrying later."""

@@ -1,0 +1,61 @@
+"""Registering documents: store the bytes, then create the document or a new version of it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.catalog import documents
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.ids import document_id
+from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.storage import ContentStore
+
+MAX_FILE_NAME = 200
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
+
+
+@dataclass(frozen=True)
+class Registration:
+    document: Document
+    created: bool
+    changed: bool
+
+
+def sanitise_file_name(name: str) -> str:
+    """A display name safe to store and show: last path part, no control characters, bounded."""
+    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = _UNSAFE.sub("_", name).strip(" .")
+    return name[:MAX_FILE_NAME] or "unnamed"
+
+
+def register_file(engine: Engine, store: ContentStore, path: Path, external_id: str | None = None,
+                  source: str | None = None, file_name: str | None = None) -> Registration:
+    """Store `path` and register it. Identity is the external id, else the bytes themselves.
+
+    The same identity with the same bytes changes nothing; with new bytes it becomes a new
+    version that goes through the pipeline again (its old chunks stay searchable until then).
+    """
+    stored = store.put_file(path)
+    new_id = document_id(external_id or f"sha256:{stored.sha256}")
+    name = sanitise_file_name(file_name or path.name)
+    with engine.begin() as conn:
+        existing = documents.get(conn, new_id, lock=True)
+        if existing is None:
+            created = documents.insert(
+                conn, id=new_id, external_id=external_id, source=source or name, file_name=name,
+                sha256=stored.sha256, size_bytes=stored.size_bytes, status=str(DocumentStatus.REGISTERED),
+            )
+            return Registration(documents.get(conn, new_id), created=created, changed=created)
+        if existing.sha256 == stored.sha256:
+            return Registration(existing, created=False, changed=False)
+        documents.update(
+            conn, new_id, sha256=stored.sha256, size_bytes=stored.size_bytes, file_name=name,
+            version=existing.version + 1, status=str(DocumentStatus.REGISTERED), media_type=None,
+            failed_stage=None, reason=None, attempts=0, duplicate_of=None,
+        )
+        return Registration(documents.get(conn, new_id), created=False, changed=True)

@@ -1,0 +1,1 @@
+"""Dagster resources: the database, document storage, the parser and the embedder."""

@@ -1,0 +1,81 @@
+"""Running the ingest job in process over document partitions, on the persistent Dagster instance."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import dagster as dg
+
+from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Documents between two targets cost only a status lookup, so close targets share one run.
+MAX_RANGE_GAP = 200
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def open_instance(dagster_home: Path) -> dg.DagsterInstance:
+    """The instance `dagster dev` sees when started with the same DAGSTER_HOME (created on first use)."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(_packaged_instance_config(), config)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    return dg.DagsterInstance.get()
+
+
+def _packaged_instance_config():
+    return resources.files("ingest_pipeline") / "instance" / "dagster.yaml"
+
+
+def add_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[str]:
+    """Add the keys not yet known, in the order given; returns the ones added."""
+    known = set(instance.get_dynamic_partitions(DOCUMENTS_PARTITION))
+    new = [key for key in dict.fromkeys(keys) if key not in known]
+    if new:
+        instance.add_dynamic_partitions(DOCUMENTS_PARTITION, new)
+    return new
+
+
+def partition_ranges(ordered_keys: Sequence[str], targets: Sequence[str], max_gap: int = MAX_RANGE_GAP) -> list[tuple[str, str]]:
+    """Few (start, end) ranges, in partition order, that cover every target key.
+
+    Dagster selects a multi-partition run by range, in the order keys were added; keys between
+    targets are covered too, which is cheap because every stage skips up-to-date documents.
+    """
+    position = {key: index for index, key in enumerate(ordered_keys)}
+    indices = sorted(position[key] for key in set(targets))
+    ranges: list[list[int]] = []
+    for index in indices:
+        if ranges and index - ranges[-1][1] <= max_gap:
+            ranges[-1][1] = index
+        else:
+            ranges.append([index, index])
+    return [(ordered_keys[start], ordered_keys[end]) for start, end in ranges]
+
+
+def run_job(job: dg.JobDefinition, instance: dg.DagsterInstance, start: str, end: str,
+            quiet: bool = True) -> dg.ExecuteInProcessResult:
+    """One in-process run of `job` over the partition range; failures are reported, not raised."""
+    return job.execute_in_process(
+        instance=instance,
+        tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+        run_config=_QUIET if quiet else None,
+        raise_on_error=False,
+    )
+
+
+def launch_ingest(dagster_home: Path, document_ids: Sequence[str]) -> list[dg.ExecuteInProcessResult]:
+    """Add the documents' partitions and run the ingest job over them in as few runs as ranges allow."""
+    from ingest_pipeline.definitions import INGEST_JOB, defs
+
+    instance = open_instance(dagster_home)
+    add_partitions(instance, document_ids)
+    ordered = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
+    job = defs.resolve_job_def(INGEST_JOB)
+    return [run_job(job, instance, start, end) for start, end in partition_ranges(ordered, document_ids)]

@@ -1,0 +1,1 @@
+"""What each pipeline stage does to one document, as plain functions over the catalog (no Dagster)."""

@@ -1,0 +1,26 @@
+"""The chunking stage: cut the validated text into token-sized, structure-aware chunks and stage them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.catalog import chunks, documents, pages
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.resources.chunker import ChunkerResource
+from ingest_pipeline.stages.runner import UpToDate
+from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
+
+# Bump when the chunker changes how it cuts, so stored chunks are redone.
+CHUNKER_VERSION = 1
+
+
+def chunk_document(engine: Engine, doc: Document, chunker: ChunkerResource) -> dict:
+    """Stage this document's chunks; they become searchable when their embeddings are published."""
+    chunk_key = f"{doc.text_hash}:v{CHUNKER_VERSION}:{chunker.max_tokens}/{chunker.overlap_tokens}"
+    if doc.chunk_key == chunk_key and is_ready_for(Stage.EMBEDDINGS, doc.status):
+        raise UpToDate()
+    with engine.begin() as conn:
+        cut = chunker.cut(pages.read(conn, doc.id, clean=True))
+        chunks.stage(conn, doc.id, cut)
+        documents.update(conn, doc.id, status=str(DocumentStatus.CHUNKED), chunk_key=chunk_key)
+    return {"chunks": len(cut), "tokens": sum(c.token_count for c in cut)}

@@ -1,0 +1,92 @@
+"""Runs one stage over the documents of a run so that one document's failure never stops the others."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.catalog import documents
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.statuses import Stage, is_ready_for
+
+# Failed attempts of one document at an unexpected error before it is failed for good.
+MAX_ATTEMPTS = 3
+
+DONE, UP_TO_DATE, SKIPPED, FAILED, RETRY = "done", "up to date", "skipped", "failed", "will retry"
+
+
+@dataclass
+class Outcome:
+    document_id: str
+    source: str
+    state: str
+    facts: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    note: str = ""
+
+
+class UpToDate(Exception):
+    """Raised by a handler when the document's stored result already matches its inputs."""
+
+
+Handler = Callable[[Engine, Document], dict]
+
+
+def run_stage(engine: Engine, stage: Stage, keys: Sequence[str], handler: Handler) -> list[Outcome]:
+    """Apply `handler` to every ready document among `keys`, recording failures per document."""
+    with engine.connect() as conn:
+        docs = {doc.id: doc for doc in documents.get_many(conn, keys)}
+    outcomes = []
+    for key in keys:
+        doc = docs.get(key)
+        if doc is None:
+            outcomes.append(Outcome(key, "", SKIPPED, note="no such document (deleted?)"))
+        elif not is_ready_for(stage, doc.status):
+            outcomes.append(Outcome(key, doc.source, SKIPPED, note=_why_not_ready(doc)))
+        else:
+            outcomes.append(_attempt(engine, stage, doc, handler))
+    return outcomes
+
+
+def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> Outcome:
+    started = time.monotonic()
+    outcome = Outcome(doc.id, doc.source, DONE)
+    try:
+        outcome.facts = handler(engine, doc)
+    except UpToDate:
+        outcome.state = UP_TO_DATE
+    except DocumentRejected as rejected:
+        fail(engine, doc.id, stage, rejected.reason)
+        outcome.state, outcome.note = FAILED, rejected.reason
+    except Exception as error:  # anything else may pass: count it and let the step retry
+        outcome.state, outcome.note = _count_attempt(engine, stage, doc.id, error)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def fail(engine: Engine, document_id: str, stage: Stage, reason: str) -> None:
+    with engine.begin() as conn:
+        documents.mark_failed(conn, document_id, stage, reason)
+
+
+def _count_attempt(engine: Engine, stage: Stage, document_id: str, error: Exception) -> tuple[str, str]:
+    message = f"{type(error).__name__}: {error}"
+    with engine.begin() as conn:
+        attempts = documents.record_attempt(conn, document_id, message)
+        if attempts < MAX_ATTEMPTS:
+            return RETRY, f"attempt {attempts} of {MAX_ATTEMPTS} failed: {message}"
+        reason = f"gave up after {attempts} attempts; last error: {message}"
+        documents.mark_failed(conn, document_id, stage, reason)
+    return FAILED, reason
+
+
+def _why_not_ready(doc: Document) -> str:
+    if doc.reason and doc.failed_stage:
+        return f"{doc.status} at {doc.failed_stage}: {doc.reason} (re-drive with `ingest-pipeline retry`)"
+    if doc.duplicate_of:
+        return f"duplicate of {doc.duplicate_of}"
+    return f"waiting: status is {doc.status}"

@@ -1,0 +1,44 @@
+"""The validation stage: clean the text, reject unusable text, and spot duplicate documents."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.catalog import chunks, documents, pages
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.models import Page
+from ingest_pipeline.stages.runner import UpToDate
+from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
+from ingest_pipeline.validation import assess, clean_text
+
+# Bump when cleaning or the acceptance rules change, so stored validations are redone.
+VALIDATION_VERSION = 1
+PREVIEW_CHARACTERS = 300
+# Fewer non-blank characters than this is not worth indexing.
+MIN_CHARACTERS = 50
+
+
+def validate_document(engine: Engine, doc: Document, min_characters: int = MIN_CHARACTERS) -> dict:
+    """Clean each page, judge the whole text, and mark the document validated or duplicate."""
+    validate_key = f"{doc.parse_key}:v{VALIDATION_VERSION}:min{min_characters}"
+    if doc.validate_key == validate_key and (
+        doc.status is DocumentStatus.DUPLICATE or is_ready_for(Stage.CHUNKS, doc.status)
+    ):
+        raise UpToDate()
+    with engine.begin() as conn:
+        cleaned = [Page(page.number, clean_text(page.text)) for page in pages.read(conn, doc.id)]
+    verdict = assess(cleaned, min_characters=min_characters)
+    if verdict.reason:
+        raise DocumentRejected(verdict.reason)
+    with engine.begin() as conn:
+        documents.get(conn, doc.id, lock=True)  # serialise duplicate checks on this document
+        pages.store_clean(conn, doc.id, cleaned)
+        original = documents.find_same_text(conn, doc.id, verdict.text_hash)
+        status = DocumentStatus.DUPLICATE if original else DocumentStatus.VALIDATED
+        if original:
+            chunks.remove_all(conn, doc.id)  # a duplicate must not answer searches twice
+        documents.update(conn, doc.id, status=str(status), text_hash=verdict.text_hash, duplicate_of=original,
+                         characters=verdict.characters, validate_key=validate_key)
+    preview = "\n\n".join(page.text for page in cleaned)[:PREVIEW_CHARACTERS]
+    return {"characters": verdict.characters, "duplicate_of": original or "", "preview": preview}

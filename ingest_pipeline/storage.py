@@ -1,0 +1,64 @@
+"""Content-addressed document storage: files kept under their sha256 in a local folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+_READ_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size_bytes: int
+
+
+class ContentStore:
+    """Bytes live at root/ab/cd/<sha256>; writing the same bytes twice stores them once."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def put_file(self, source: Path) -> StoredFile:
+        """Copy `source` in, hashing while copying so the file is read once."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        with open(source, "rb") as reader, tempfile.NamedTemporaryFile(
+            dir=self.root, prefix=".incoming-", delete=False
+        ) as writer:
+            while block := reader.read(_READ_BLOCK):
+                digest.update(block)
+                size += len(block)
+                writer.write(block)
+        return self._settle(Path(writer.name), StoredFile(digest.hexdigest(), size))
+
+    def verify(self, sha256: str) -> bool:
+        """Whether the stored bytes still hash to their name (catches a damaged store)."""
+        digest = hashlib.sha256()
+        with open(self.path_for(sha256), "rb") as reader:
+            while block := reader.read(_READ_BLOCK):
+                digest.update(block)
+        return digest.hexdigest() == sha256
+
+    def remove(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def _settle(self, incoming: Path, stored: StoredFile) -> StoredFile:
+        target = self.path_for(stored.sha256)
+        if target.is_file():
+            incoming.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Atomic on one filesystem: a reader never sees a half-written file.
+            os.replace(incoming, target)
+        return stored

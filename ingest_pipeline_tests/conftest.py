@@ -1,0 +1,61 @@
+"""Shared fixtures: one real embedded Postgres for the session, emptied before each test that uses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import text
+
+from ingest_pipeline.application import Application
+from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.database.embedded import embedded_database_url
+from ingest_pipeline.database.engine import get_engine
+from ingest_pipeline.settings import Settings
+
+_TABLES = "documents, embedding_sets"
+
+
+@pytest.fixture(scope="session")
+def database_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("postgres-home")
+
+
+@pytest.fixture(scope="session")
+def database_url(database_home) -> str:
+    return embedded_database_url(database_home)
+
+
+@pytest.fixture
+def engine(database_url, database_home):
+    engine = get_engine(database_url, database_home)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {_TABLES} CASCADE"))
+    return engine
+
+
+@pytest.fixture
+def environment(tmp_path, database_url, engine) -> dict[str, str]:
+    """Environment variables for a pipeline using the test database and a fresh home folder."""
+    return {"INGEST_HOME": str(tmp_path / "home"), "INGEST_DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def settings(environment) -> Settings:
+    return Settings.from_env(environment)
+
+
+@pytest.fixture
+def app(settings) -> Application:
+    return Application(settings)
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def add_partitions(instance: dg.DagsterInstance, keys: list[str]) -> None:
+    instance.add_dynamic_partitions(DOCUMENTS_PARTITION, keys)

@@ -1,0 +1,30 @@
+"""The code location loads and has the shape users rely on: five partitioned assets in a chain, in-process runs."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.definitions import INGEST_JOB, defs
+from ingest_pipeline.statuses import STAGES
+
+
+def test_definitions_validate():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_the_five_assets_form_one_chain_partitioned_by_documents():
+    graph = defs.resolve_asset_graph()
+    names = [stage.value for stage in STAGES]
+    assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(names)
+    for upstream, downstream in zip(names, names[1:]):
+        assert graph.get(dg.AssetKey(downstream)).parent_keys == {dg.AssetKey(upstream)}
+    for name in names:
+        node = graph.get(dg.AssetKey(name))
+        assert node.partitions_def.name == DOCUMENTS_PARTITION
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_the_ingest_job_runs_in_process():
+    job = defs.resolve_job_def(INGEST_JOB)
+    assert job.executor_def.name == dg.in_process_executor.name

