@@ -19,18 +19,15 @@ def add_to(commands) -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="Files or folders to ingest.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object per document instead of a table.")
     parser.set_defaults(handler=run)
+    register = commands.add_parser(
+        "register", help="Register files and add their partitions without running anything (for the Dagster UI or CLI).")
+    register.add_argument("paths", nargs="+", type=Path, help="Files or folders to register.")
+    register.set_defaults(handler=register_only)
 
 
 def run(args) -> int:
     app = Application.from_env()
-    files, rows = collect_files(args.paths)
-    ids = []
-    for path in files:
-        try:
-            ids.append(register_file(app.engine, app.store, path, external_id=f"file:{path}", source=str(path)).document.id)
-        except OSError as error:
-            rows.append(_intake_failure(path, f"could not read the file: {error.strerror or error}"))
-    ids = list(dict.fromkeys(ids))
+    ids, rows = register_paths(app, args.paths)
     _process(app, ids, show_progress=not args.json)
     rows = [document_row(doc, n) for doc, n in app.documents(ids)] + rows
     if args.json:
@@ -39,6 +36,32 @@ def run(args) -> int:
         print_table(rows, _TABLE_COLUMNS)
         _print_totals(rows)
     return 1 if any(row["status"] == DocumentStatus.FAILED for row in rows) else 0
+
+
+def register_only(args) -> int:
+    """Prints one document id per line, so scripts can pass them to `dagster asset materialize --partition`."""
+    from ingest_pipeline.runs import add_partitions, open_instance
+
+    app = Application.from_env()
+    ids, rows = register_paths(app, args.paths)
+    add_partitions(open_instance(app.settings.dagster_home), ids)
+    for doc_id in ids:
+        print(doc_id)
+    for row in rows:
+        print(f"{row['path']}: {row['reason']}", file=sys.stderr)
+    return 1 if rows else 0
+
+
+def register_paths(app: Application, paths: list[Path]) -> tuple[list[str], list[dict]]:
+    """Store and register every file; returns the document ids and rows for files that could not be read."""
+    files, rows = collect_files(paths)
+    ids = []
+    for path in files:
+        try:
+            ids.append(register_file(app.engine, app.store, path, external_id=f"file:{path}", source=str(path)).document.id)
+        except OSError as error:
+            rows.append(_intake_failure(path, f"could not read the file: {error.strerror or error}"))
+    return list(dict.fromkeys(ids)), rows
 
 
 def collect_files(paths: list[Path]) -> tuple[list[Path], list[dict]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from ingest_pipeline.cli import ingest_command, query_commands
 
@@ -17,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Library notices (Dagster beta parameters, pgserver's runtime dir) are not the user's concern here.
+    warnings.filterwarnings("ignore", message=".*currently in beta.*")
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

@@ -1,0 +1,68 @@
+"""`ingest-pipeline ingest / status / search` as a user runs them: a real process, the real database, Dagster runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from ingest_pipeline.cli.output import DOCUMENT_FIELDS
+from ingest_pipeline_tests.pipeline_runs import paragraph, write
+
+
+def _cli(environment, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, **environment}
+    return subprocess.run([sys.executable, "-m", "ingest_pipeline.cli.main", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _lines(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def _counts(engine) -> tuple[int, ...]:
+    with engine.connect() as conn:
+        return tuple(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                     for t in ("documents", "document_pages", "chunks", "chunk_embeddings", "embedding_cache"))
+
+
+def test_ingest_then_again_then_status_and_search(environment, engine, tmp_path):
+    folder = tmp_path / "corpus"
+    write(folder, "otters.md", "# Otters\n\n" + paragraph("sea otter raft", 30))
+    write(folder, "nested/bridges.html", "<h1>Bridges</h1><p>" + paragraph("suspension cable", 30) + "</p>")
+    write(folder, "notes.txt", paragraph("alpine meadow", 30))
+    first = _cli(environment, "ingest", str(folder), "--json")
+    assert first.returncode == 0, first.stderr
+    rows = _lines(first)
+    assert len(rows) == 3 and all(tuple(row) == DOCUMENT_FIELDS for row in rows)
+    assert {row["status"] for row in rows} == {"embedded"}
+    assert all(row["chunks"] == row["embeddings"] > 0 for row in rows)
+    before = _counts(engine)
+
+    second = _cli(environment, "ingest", str(folder), "--json")
+    assert second.returncode == 0 and _lines(second) == rows
+    assert _counts(engine) == before
+
+    status = _cli(environment, "status", "--json")
+    assert sorted(_lines(status), key=lambda r: r["id"]) == sorted(rows, key=lambda r: r["id"])
+
+    search = _cli(environment, "search", "how the suspension cable behaves under condition 12", "-k", "2", "--json")
+    hits = _lines(search)
+    assert hits[0]["path"].endswith("bridges.html") and hits[0]["page"] == 1
+
+
+def test_a_failed_document_is_reported_and_sets_the_exit_status(environment, tmp_path):
+    folder = tmp_path / "mixed"
+    write(folder, "fine.txt", paragraph("river delta", 20))
+    write(folder, "program.txt", b"\x7fELF\x02\x01\x01" + bytes(500))
+    result = _cli(environment, "ingest", str(folder), str(tmp_path / "missing.pdf"), "--json")
+    assert result.returncode == 1
+    by_path = {os.path.basename(row["path"]): row for row in _lines(result)}
+    assert by_path["fine.txt"]["status"] == "embedded"
+    assert by_path["program.txt"]["status"] == "failed" and "executable" in by_path["program.txt"]["reason"]
+    assert by_path["missing.pdf"]["failed_stage"] == "intake"
+    failed = _lines(_cli(environment, "status", "--failed", "--json"))
+    assert [row["path"] for row in failed] == [by_path["program.txt"]["path"]]
