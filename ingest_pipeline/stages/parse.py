@@ -23,7 +23,7 @@ def check_raw_document(engine: Engine, doc: Document, store: ContentStore) -> di
         raise DocumentRejected(f"the stored file for {doc.file_name} is missing from document storage")
     if not store.verify(doc.sha256):
         raise DocumentRejected(f"the stored file for {doc.file_name} is damaged (its sha256 changed)")
-    media_type = sniff_file(path)
+    media_type = sniff_file(path, file_name=doc.file_name)
     if media_type != doc.media_type:
         with engine.begin() as conn:
             documents.update(conn, doc.id, media_type=media_type)
@@ -35,7 +35,7 @@ def parse_document(engine: Engine, doc: Document, store: ContentStore, parser: P
     parse_key = f"{doc.sha256}:{parser.fingerprint}"
     if doc.parse_key == parse_key and is_ready_for(Stage.VALIDATED_CONTENT, doc.status):
         raise UpToDate()
-    media_type = doc.media_type or sniff_file(store.path_for(doc.sha256))
+    media_type = doc.media_type or sniff_file(store.path_for(doc.sha256), file_name=doc.file_name)
     with engine.begin() as conn:
         # One transaction: a crash mid-parse leaves the previous pages, never half of the new ones.
         count, characters = pages.replace_parsed(conn, doc.id, parser.parse(store.path_for(doc.sha256), media_type))

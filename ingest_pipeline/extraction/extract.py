@@ -1,0 +1,51 @@
+"""Dispatch of a document to the extractor for its media type, within the extraction limits."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.extraction.docx_text import extract_docx
+from ingest_pipeline.extraction.html_text import extract_html
+from ingest_pipeline.extraction.limits import ExtractionLimits, enforce_limits, too_many_characters
+from ingest_pipeline.extraction.markdown_text import extract_markdown
+from ingest_pipeline.extraction.media_types import (
+    DOCX, HTML, MARKDOWN, PDF, SUPPORTED_DESCRIPTION, TEXT,
+)
+from ingest_pipeline.extraction.pdf_text import extract_pdf
+from ingest_pipeline.extraction.plain_text import extract_text
+from ingest_pipeline.models import Page
+
+# No encoding spends more than four bytes on a character, so a larger file must exceed the limit.
+_MAX_BYTES_PER_CHARACTER = 4
+
+
+def extract_pages(
+    path: Path, media_type: str, limits: ExtractionLimits = ExtractionLimits()
+) -> Iterator[Page]:
+    """Yield the document's pages lazily (1-based numbers; one page for formats without pages).
+
+    Close the iterator (or exhaust it) to release the file promptly.
+    """
+    if media_type in (TEXT, MARKDOWN):
+        # Turned away before reading, rather than after decoding gigabytes.
+        if path.stat().st_size > _MAX_BYTES_PER_CHARACTER * limits.max_characters:
+            raise too_many_characters(limits)
+    yield from enforce_limits(_pages(path, media_type, limits), limits)
+
+
+def _pages(path: Path, media_type: str, limits: ExtractionLimits) -> Generator[Page, None, None]:
+    if media_type == PDF:
+        return extract_pdf(path, limits)
+    if media_type == DOCX:
+        return extract_docx(path, limits)
+    if media_type == HTML:
+        return extract_html(path)
+    if media_type == MARKDOWN:
+        return extract_markdown(path)
+    if media_type == TEXT:
+        return extract_text(path)
+    raise DocumentRejected(
+        f"Files of type {media_type!r} cannot be ingested. Supported types are {SUPPORTED_DESCRIPTION}."
+    )

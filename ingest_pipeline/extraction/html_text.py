@@ -1,0 +1,42 @@
+"""HTML extraction: the visible text of a page, its structure kept as Markdown-like lines."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Generator
+from pathlib import Path
+
+from ingest_pipeline.extraction.html_structure import StructuredTextParser
+from ingest_pipeline.extraction.plain_text import decode_text
+from ingest_pipeline.models import Page
+
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+# As browsers do (WHATWG Encoding): these labels really mean Windows-1252 on the web.
+_WEB_ALIASES = {"ascii": "cp1252", "iso8859-1": "cp1252"}
+_CHARSET_SCAN_BYTES = 8192
+
+
+def extract_html(path: Path) -> Generator[Page, None, None]:
+    data = path.read_bytes()
+    yield Page(number=1, text=html_to_text(decode_text(data, declared=declared_charset(data))))
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The encoding a `<meta>` tag in the first kilobytes names, if Python knows it."""
+    match = _META_CHARSET.search(data[:_CHARSET_SCAN_BYTES])
+    try:
+        name = codecs.lookup(match.group(1).decode("ascii")).name if match else None
+    except LookupError:
+        return None
+    # A page whose <meta> can be read as ASCII cannot really be UTF-16: browsers ignore this label.
+    if name is None or name.startswith(("utf-16", "utf-32")):
+        return None
+    return _WEB_ALIASES.get(name, name)
+
+
+def html_to_text(html: str) -> str:
+    parser = StructuredTextParser()
+    parser.feed(html)
+    parser.close()
+    return parser.text()

@@ -1,0 +1,24 @@
+"""Markdown extraction: the text as written, less any YAML or TOML front-matter block."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from pathlib import Path
+
+from ingest_pipeline.extraction.plain_text import decode_text
+from ingest_pipeline.models import Page
+
+# Front matter is metadata for site generators (Jekyll, Hugo), not prose anyone searches for.
+_FRONT_MATTER = re.compile(
+    r"\A(?:---[ \t]*\n(?:.*?\n)?(?:---|\.\.\.)|\+\+\+[ \t]*\n(?:.*?\n)?\+\+\+)[ \t]*(?:\n+|\Z)",
+    re.DOTALL,
+)
+
+
+def strip_front_matter(text: str) -> str:
+    return _FRONT_MATTER.sub("", text, count=1)
+
+
+def extract_markdown(path: Path) -> Generator[Page, None, None]:
+    yield Page(number=1, text=strip_front_matter(decode_text(path.read_bytes())))

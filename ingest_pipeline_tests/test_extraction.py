@@ -1,0 +1,307 @@
+"""Contract of `ingest_pipeline.extraction`: types come from bytes, text from 1-based pages, bad files raise DocumentRejected."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from fpdf import FPDF
+
+from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.extraction import (
+    DOCX, HTML, MARKDOWN, PDF, SUPPORTED, TEXT, ExtractionLimits, extract_pages, sniff_file,
+    sniff_media_type,
+)
+from ingest_pipeline.models import Page
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of legacy and encrypted Office files
+WRAPPING = "This sentence is long enough that the PDF writer has to wrap it onto a second line. "
+
+
+def pdf_bytes(pages: list[str], user_password: str | None = None) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    if user_password:
+        pdf.set_encryption(owner_password="owner", user_password=user_password)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+def docx_bytes() -> bytes:
+    document = docx.Document()
+    paragraphs = [("Tide Pool Survey", "Title"), ("Method", "Heading 1"), ("We counted at low tide.", None),
+                  ("Anemones", "List Bullet"), ("Limpets", "List Number"), ("Small ones", "List Bullet 2")]
+    for text, style in paragraphs:
+        document.add_paragraph(text, style=style)
+    table = document.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Species", "Count"), ("Limpet", "42")]):
+        row.cells[0].text, row.cells[1].text = cells
+    document.add_heading("Results", 2)
+    document.add_paragraph("Limpets outnumbered anemones.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    (tmp_path / name).write_bytes(data)
+    return tmp_path / name
+
+
+def extract(tmp_path: Path, name: str, data: bytes, limits: ExtractionLimits = ExtractionLimits()):
+    path = write(tmp_path, name, data)
+    return list(extract_pages(path, sniff_file(path), limits))
+
+
+def by_bytes(tmp_path: Path, name: str, data: bytes) -> str:
+    return sniff_media_type(data, name)
+
+
+def by_file(tmp_path: Path, name: str, data: bytes) -> str:
+    return sniff_file(write(tmp_path, name, data))
+
+
+SUPPORTED_CASES = [
+    ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", PDF),
+    ("prefixed.pdf", b"\r\n\r\n%PDF-1.4\n", PDF),
+    ("macbinary.pdf", b"\x00\x0bReport.pdf" + bytes(100) + b"%PDF-1.4\n", PDF),
+    ("about-pdf.txt", b"Every PDF file starts with %PDF- and a version.", TEXT),
+    ("page.html", b"<!DOCTYPE html><html><body><p>Hi</p></body></html>", HTML),
+    ("page.txt", b"<!-- saved --><html lang=en><p>Bytes win over the name</p>", HTML),
+    ("fragment.htm", b"<p>Hello</p>", HTML),
+    ("notes.md", b"Just prose, no markup at all.", MARKDOWN),
+    ("README", b"# Title\n\nBody text.", MARKDOWN),
+    ("notes.txt", b"# Not a heading: the name says text.", TEXT),
+    ("notes", b"plain words", TEXT),
+    ("utf16.txt", "hello, world".encode("utf-16"), TEXT),
+    ("cp1252.txt", "café – naïve".encode("cp1252"), TEXT),
+    ("empty.txt", b"", TEXT),
+    ("report.docx", docx_bytes(), DOCX),
+]
+
+
+@pytest.mark.parametrize("sniff", [by_bytes, by_file])
+@pytest.mark.parametrize(
+    ("name", "data", "expected"), SUPPORTED_CASES, ids=[case[0] for case in SUPPORTED_CASES]
+)
+def test_sniffs_supported_types_from_bytes(sniff, tmp_path, name, data, expected):
+    assert sniff(tmp_path, name, data) == expected
+    assert expected in SUPPORTED
+
+
+UNSUPPORTED_CASES = [
+    ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+    ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "a JPEG image"),
+    ("anim.gif", b"GIF89a\x01\x00\x01\x00", "a GIF image"),
+    ("notes.zip", zip_bytes({"notes.txt": b"hello"}), "a ZIP archive"),
+    ("sheet.xlsx", zip_bytes({"xl/workbook.xml": b"<workbook/>"}), "an Excel workbook"),
+    ("program", b"\x7fELF\x02\x01\x01" + bytes(64), "an ELF executable"),
+    ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "a Windows executable"),
+    ("notes.txt.gz", gzip.compress(b"hello"), "a gzip archive"),
+    ("old.doc", OLE2 + bytes(512), "a legacy Word .doc file"),
+    ("locked.docx", OLE2 + "EncryptedPackage".encode("utf-16-le"), "a password-protected Office file"),
+    ("logo.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG image"),
+    ("binary.txt", bytes(range(256)) * 8, "binary data, not text"),
+    ("noise.txt", random.Random(0).randbytes(4096).replace(b"\x00", b""), "binary data, not text"),
+]
+
+
+@pytest.mark.parametrize("sniff", [by_bytes, by_file])
+@pytest.mark.parametrize(
+    ("name", "data", "what"), UNSUPPORTED_CASES, ids=[case[0] for case in UNSUPPORTED_CASES]
+)
+def test_rejects_unsupported_files_naming_them(sniff, tmp_path, name, data, what):
+    with pytest.raises(DocumentRejected) as rejected:
+        sniff(tmp_path, name, data)
+    assert what in rejected.value.reason
+    assert "PDF, Word (.docx), HTML, Markdown and plain text" in rejected.value.reason
+
+
+def test_stored_file_is_sniffed_under_its_uploaded_name(tmp_path):
+    path = write(tmp_path, "3f2a9c", b"# Soup\n\nStir.")
+    assert sniff_file(path, "soup.txt") == TEXT
+    assert sniff_file(path, "soup.md") == sniff_file(path) == MARKDOWN
+
+
+def test_docx_whose_document_lies_beyond_the_head_needs_the_whole_file(tmp_path):
+    padding = random.Random(1).randbytes(20_000)  # incompressible, so it fills the head
+    data = zip_bytes({"[Content_Types].xml": padding, "word/document.xml": b"<w:document/>"})
+    with pytest.raises(DocumentRejected, match="a ZIP archive"):
+        sniff_media_type(data[:8192], "report.docx")
+    assert sniff_media_type(data, "report.docx") == DOCX
+    assert by_file(tmp_path, "report.docx", data) == DOCX
+
+
+def test_pdf_pages_are_numbered_and_keep_word_spacing(tmp_path):
+    texts = ["Page one has two words here. " + WRAPPING, "", "Third page: two words again. " + WRAPPING]
+    pages = extract(tmp_path, "three.pdf", pdf_bytes(texts))
+    assert [page.number for page in pages] == [1, 2, 3]
+    assert "two words" in pages[0].text and "two words" in pages[2].text
+    assert "Page one has two words here." in pages[0].text
+    assert pages[1].text == ""
+    assert "\r" not in pages[0].text and "\n" in pages[0].text
+
+
+def test_pdf_pages_are_yielded_lazily(tmp_path):
+    pages = extract_pages(write(tmp_path, "three.pdf", pdf_bytes(["one", "two", "three"])), PDF)
+    assert next(pages).text == "one"
+    pages.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: pdf_bytes(["secret"], user_password="hunter2"), "password-protected"),
+        (lambda: (data := pdf_bytes(["one", "two"]))[: len(data) // 2], "damaged"),
+    ],
+    ids=["encrypted", "truncated"],
+)
+def test_unreadable_pdfs_are_rejected(tmp_path, make, reason):
+    with pytest.raises(DocumentRejected, match=reason):
+        extract(tmp_path, "bad.pdf", make())
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "limits", "reason"),
+    [
+        ("three.pdf", pdf_bytes(["a", "b", "c"]), ExtractionLimits(max_pages=2), "has 3 pages; the limit is 2"),
+        ("long.txt", b"x" * 11, ExtractionLimits(max_characters=10), "more than 10 characters"),
+        ("huge.txt", b"x" * 41, ExtractionLimits(max_characters=10), "more than 10 characters"),
+        ("long.pdf", pdf_bytes(["x" * 40]), ExtractionLimits(max_characters=10), "more than 10 characters"),
+    ],
+    ids=["pdf-pages", "text-characters", "text-file-size", "pdf-characters"],
+)
+def test_limits_are_enforced(tmp_path, name, data, limits, reason):
+    with pytest.raises(DocumentRejected, match=reason):
+        extract(tmp_path, name, data, limits)
+
+
+def test_docx_keeps_headings_lists_and_tables_in_body_order(tmp_path):
+    [page] = extract(tmp_path, "survey.docx", docx_bytes())
+    assert page == Page(number=1, text=(
+        "# Tide Pool Survey\n\n# Method\n\nWe counted at low tide.\n\n"
+        "- Anemones\n- Limpets\n  - Small ones\n\nSpecies | Count\nLimpet | 42\n\n"
+        "## Results\n\nLimpets outnumbered anemones."
+    ))
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "reason"),
+    [
+        (b"PK\x03\x04 this is not really a zip", ExtractionLimits(), "damaged"),
+        (docx_bytes(), ExtractionLimits(max_uncompressed_bytes=1000), "expand to .* the limit is"),
+        (zip_bytes({"word/document.xml": b"", "zeros": bytes(12 << 20)}), ExtractionLimits(), "compressed"),
+        (zip_bytes({"word/document.xml": b"<not-a-document>"}), ExtractionLimits(), "damaged"),
+    ],
+    ids=["not-a-zip", "too-large", "zip-bomb", "no-content-types"],
+)
+def test_bad_docx_is_rejected(tmp_path, data, limits, reason):
+    with pytest.raises(DocumentRejected, match=reason):
+        list(extract_pages(write(tmp_path, "bad.docx", data), DOCX, limits))
+
+
+HTML_PAGE = """<!DOCTYPE html><html><head><title>Ignored title</title><meta charset="utf-8">
+<style>p { color: red }</style><script>document.write("<p>no</p>")</script></head>
+<body><h1>Puffins  &amp; Auks</h1><p>Small   seabirds<br>of the north.</p>
+<noscript>Enable JavaScript</noscript><template><p>hidden</p></template>
+<h2>Where they nest</h2><ul><li>Cliffs</li><li>Burrows<ul><li>On islands</li></ul></li></ul>
+<ol><li>Arrive</li><li>Breed</li></ol>
+<table><tr><th>Month</th><th>Event</th></tr><tr><td>April</td><td>Return</td></tr></table>
+<pre>  keep   this
+    as is</pre></body></html>"""
+HTML_TEXT = (
+    "# Puffins & Auks\n\nSmall seabirds\nof the north.\n\n## Where they nest\n\n"
+    "- Cliffs\n- Burrows\n  - On islands\n\n1. Arrive\n2. Breed\n\n"
+    "Month | Event\nApril | Return\n\n  keep   this\n    as is"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (HTML_PAGE.encode(), HTML_TEXT),
+        (codecs.BOM_UTF16_LE + HTML_PAGE.encode("utf-16-le"), HTML_TEXT),
+        (b"<html><title>Tide  pools</title><body><p>Go at low tide.", "# Tide pools\n\nGo at low tide."),
+        ('<meta charset="koi8-r"><p>Привет, мир</p>'.encode("koi8-r"), "Привет, мир"),
+        ('<meta charset="iso-8859-1"><p>Café – naïve</p>'.encode("utf-8"), "Café – naïve"),
+        (b"<html><p>caf&eacute; &lt;b&gt; &#8211; x</p>", "café <b> – x"),
+    ],
+    ids=["structure", "utf-16", "title-without-h1", "meta-charset", "utf-8-despite-meta", "entities"],
+)
+def test_html_keeps_structure_and_drops_non_content(tmp_path, data, expected):
+    [page] = extract(tmp_path, "page.html", data)
+    assert page.number == 1 and page.text == expected
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32", "cp1252"])
+def test_text_is_decoded_from_common_encodings(tmp_path, codec):
+    # Python writes a byte-order mark for utf-8-sig, utf-16 and utf-32 (little-endian), not utf-16-be.
+    bom = codecs.BOM_UTF16_BE if codec == "utf-16-be" else b""
+    [page] = extract(tmp_path, "notes.txt", bom + "café – naïve\r\nsecond line\rthird".encode(codec))
+    assert page.text == "café – naïve\nsecond line\nthird"
+
+
+def test_stray_nul_bytes_are_dropped_from_text(tmp_path):
+    [page] = extract(tmp_path, "notes.txt", b"tide\x00 pools " + b"at low water " * 20)
+    assert page.text == "tide pools " + "at low water " * 20
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("---\ntitle: Soup\ntags: [food]\n---\n# Soup\n\nStir.", "# Soup\n\nStir."),
+        ("+++\ntitle = 'Soup'\n+++\n\n# Soup\n", "# Soup\n"),
+        ("---\n---\nBody", "Body"),
+        ("# Soup\n\n---\n\nNo front matter here.", "# Soup\n\n---\n\nNo front matter here."),
+        ("---\nnever closed\n# Soup", "---\nnever closed\n# Soup"),
+    ],
+    ids=["yaml", "toml", "empty", "thematic-break", "unclosed"],
+)
+def test_markdown_loses_only_its_front_matter(tmp_path, source, expected):
+    [page] = extract(tmp_path, "recipe.md", source.encode())
+    assert page.text == expected
+
+
+def test_unsupported_media_type_is_rejected(tmp_path):
+    with pytest.raises(DocumentRejected, match="cannot be ingested"):
+        list(extract_pages(write(tmp_path, "x.bin", b"data"), "image/png"))
+
+
+SAMPLE_FILES = {
+    "lighthouse-history.pdf": (PDF, 3, "John Smeaton"),
+    "atlantic-puffin-field-guide.html": (HTML, 1, "## Identification"),
+    "red-lentil-soup.md": (MARKDOWN, 1, "# Red Lentil Soup"),
+    "exploring-tide-pools.txt": (TEXT, 1, "sea anemone"),
+    "fixing-a-bicycle-puncture.docx": (DOCX, 1, "# Fixing a Bicycle Puncture"),
+}
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_samples_are_readable(name):
+    media_type, pages, phrase = SAMPLE_FILES[name]
+    assert sniff_file(SAMPLES / name) == media_type
+    extracted = list(extract_pages(SAMPLES / name, media_type))
+    assert [page.number for page in extracted] == list(range(1, pages + 1))
+    assert phrase in "\n".join(page.text for page in extracted)
+
+
+def test_samples_stay_small():
+    assert sum(path.stat().st_size for path in SAMPLES.iterdir()) < 200_000
