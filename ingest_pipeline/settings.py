@@ -21,8 +21,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_STORAGE_DIR", "", "Content-addressed document store. Empty: INGEST_HOME/storage."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
     Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX)."),
-    Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic)."),
-    Variable("INGEST_EMBEDDING_DIMENSIONS", "", "Vector dimensions. Empty: the embedder's default (hashing: 512)."),
+    Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic) or `openai`."),
+    Variable("INGEST_EMBEDDING_MODEL", "text-embedding-3-small", "OpenAI embedding model (with `openai`)."),
+    Variable("INGEST_EMBEDDING_DIMENSIONS", "", "Vector dimensions. Empty: the embedder's default (hashing: 512; OpenAI: the model's)."),
+    Variable("OPENAI_API_KEY", "", "OpenAI API key (with `openai`); read by Dagster as an EnvVar, never shown in the UI."),
+    Variable("OPENAI_BASE_URL", "", "OpenAI API base URL, e.g. a simulator's `http://127.0.0.1:8100/v1`. Empty: api.openai.com."),
+    Variable("INGEST_OPENAI_RPM", "3000", "Requests per minute to OpenAI, shared by every run and process."),
+    Variable("INGEST_OPENAI_TPM", "1000000", "Tokens per minute to OpenAI, shared by every run and process."),
+    Variable("INGEST_OPENAI_USD_PER_MILLION", "", "Price per million tokens for cost estimates. Empty: the model's list price."),
     Variable("INGEST_CHUNK_TOKENS", "512", "Largest chunk, in cl100k_base tokens."),
     Variable("INGEST_CHUNK_OVERLAP", "64", "Tokens of the previous chunk repeated at the start of the next."),
     Variable("INGEST_MAX_PAGES", "5000", "Pages a document may have before it is rejected."),
@@ -38,7 +44,12 @@ class Settings:
     dagster_home: Path
     parser: str
     embedder: str
+    embedding_model: str
     embedding_dimensions: int | None
+    openai_base_url: str
+    openai_rpm: int
+    openai_tpm: int
+    openai_usd_per_million: float | None
     chunk_tokens: int
     chunk_overlap: int
     max_pages: int
@@ -54,7 +65,12 @@ class Settings:
             dagster_home=_path_or(env["DAGSTER_HOME"], home / "dagster"),
             parser=env["INGEST_PARSER"],
             embedder=env["INGEST_EMBEDDER"],
-            embedding_dimensions=int(env["INGEST_EMBEDDING_DIMENSIONS"]) if env["INGEST_EMBEDDING_DIMENSIONS"] else None,
+            embedding_model=env["INGEST_EMBEDDING_MODEL"],
+            embedding_dimensions=_int_or_none(env["INGEST_EMBEDDING_DIMENSIONS"]),
+            openai_base_url=env["OPENAI_BASE_URL"],
+            openai_rpm=int(env["INGEST_OPENAI_RPM"]),
+            openai_tpm=int(env["INGEST_OPENAI_TPM"]),
+            openai_usd_per_million=float(env["INGEST_OPENAI_USD_PER_MILLION"]) if env["INGEST_OPENAI_USD_PER_MILLION"] else None,
             chunk_tokens=int(env["INGEST_CHUNK_TOKENS"]),
             chunk_overlap=int(env["INGEST_CHUNK_OVERLAP"]),
             max_pages=int(env["INGEST_MAX_PAGES"]),
@@ -63,3 +79,7 @@ class Settings:
 
 def _path_or(value: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value else None

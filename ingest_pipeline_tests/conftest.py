@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -18,8 +19,12 @@ _TABLES = "documents, embedding_sets"
 
 
 @pytest.fixture(scope="session")
-def database_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("postgres-home")
+def database_home() -> Path:
+    # Not under pytest's tmp_path: that is private to root (0700), and as root pgserver runs the
+    # server as its own user, which must reach the data directory to stop it cleanly at exit.
+    home = Path(tempfile.mkdtemp(prefix="ingest-tests-postgres-"))
+    home.chmod(0o755)
+    return home
 
 
 @pytest.fixture(scope="session")

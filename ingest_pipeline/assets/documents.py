@@ -3,9 +3,10 @@
 
 import dagster as dg
 
-from ingest_pipeline.assets.policies import INGEST_GROUP, documents_partitions, single_run_backfill, transient_retry
-from ingest_pipeline.assets.reporting import stage_result
+from ingest_pipeline.assets.policies import EMBEDDING_POOL, INGEST_GROUP, documents_partitions, single_run_backfill, transient_retry
+from ingest_pipeline.assets.reporting import embedding_metadata, stage_result
 from ingest_pipeline.assets.validation_check import USABLE_TEXT_CHECK, usable_text_result
+from ingest_pipeline.openai_requests import ProviderConfigurationError
 from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
@@ -54,21 +55,22 @@ def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
     return stage_result(context, run_stage(database.engine, Stage.CHUNKS, context.partition_keys, cut))
 
 
-@dg.asset(**_common, deps=[chunks], kinds={"pgvector"},
+@dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL,
           description="Vectors for every chunk, embedded once per distinct text, published to search with the chunks.")
 def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
                embedder: EmbedderResource) -> dg.MaterializeResult:
-    embedding_pass = embed_pending(database.engine, context.partition_keys, embedder)
+    try:
+        embedding_pass = embed_pending(database.engine, context.partition_keys, embedder)
+    except ProviderConfigurationError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     def publish(engine, doc):
         return publish_document(engine, doc, embedding_pass)
-    result = stage_result(context, run_stage(database.engine, Stage.EMBEDDINGS, context.partition_keys, publish))
-    space = embedder.space
-    result.metadata.update({
-        "embedding_model": f"{space.embedder}/{space.model}/{space.dimensions}",
-        "embedding_requests": dg.MetadataValue.int(embedding_pass.batches),
-        "texts_embedded": dg.MetadataValue.int(embedding_pass.requested_texts),
-        "cache_hits": dg.MetadataValue.int(embedding_pass.cache_hits),
-    })
+    outcomes = run_stage(database.engine, Stage.EMBEDDINGS, context.partition_keys, publish)
+    for outcome in outcomes:
+        if "embedded_tokens" in outcome.facts:
+            outcome.facts["cost_usd"] = round(embedder.estimated_cost_usd(outcome.facts["embedded_tokens"]), 6)
+    result = stage_result(context, outcomes)
+    result.metadata.update(embedding_metadata(embedder, embedding_pass))
     return result
 
 

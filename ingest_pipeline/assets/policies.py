@@ -13,3 +13,6 @@ single_run_backfill = dg.BackfillPolicy.single_run()
 transient_retry = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 INGEST_GROUP = "ingest"
+
+# Steps that call the embedding provider share one Dagster pool (limit set in the instance config).
+EMBEDDING_POOL = "openai"

@@ -10,7 +10,7 @@ from ingest_pipeline.errors import TransientFailure
 from ingest_pipeline.stages.runner import FAILED, RETRY, Outcome
 
 _TABLE_ROWS = 100
-_SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts")
+_SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts", "embedded_tokens")
 
 
 def stage_result(context: dg.AssetExecutionContext, outcomes: list[Outcome],
@@ -55,3 +55,17 @@ def _table(outcomes: list[Outcome]) -> str:
 
 def _cell(value: str) -> str:
     return value.replace("|", "\\|").replace("\n", " ")[:200]
+
+
+def embedding_metadata(embedder, embedding_pass) -> dict:
+    """Usage and cost of one embedding pass: what a user pays for, per materialization."""
+    space, usage = embedder.space, embedding_pass.usage
+    return {
+        "embedding_set": f"{space.embedder}/{space.model}/{space.dimensions}",
+        "embedding_requests": dg.MetadataValue.int(usage.requests),
+        "input_tokens": dg.MetadataValue.int(usage.input_tokens),
+        "retries": dg.MetadataValue.int(usage.retries),
+        "texts_embedded": dg.MetadataValue.int(embedding_pass.texts_embedded),
+        "cache_hits": dg.MetadataValue.int(embedding_pass.cache_hits),
+        "estimated_cost_usd": dg.MetadataValue.float(round(embedder.estimated_cost_usd(usage.input_tokens), 6)),
+    }

@@ -9,10 +9,15 @@ from typing import Sequence
 import dagster as dg
 from pydantic import Field
 
+from ingest_pipeline.batching import BatchLimits
+from ingest_pipeline.embedding_models import MAX_TOKENS_PER_INPUT
 from ingest_pipeline.hashing_vectors import hashed_vector
+from ingest_pipeline.openai_requests import BatchOutcome
 
 HASHING_MODEL = "feature-hashing-v1"
 HASHING_DEFAULT_DIMENSIONS = 512
+# Local vectors cost nothing per request; batches only bound memory.
+_LOCAL_LIMITS = BatchLimits(max_inputs=256, max_tokens=10_000_000, max_tokens_per_input=MAX_TOKENS_PER_INPUT)
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,18 @@ class EmbedderResource(dg.ConfigurableResource):
 
     @abstractmethod
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One vector per text, in order."""
+        """One vector per text, in order (used for queries)."""
 
     @property
-    def max_batch_inputs(self) -> int:
-        return 256
+    def batch_limits(self) -> BatchLimits:
+        return _LOCAL_LIMITS
+
+    def embed_batch(self, texts: Sequence[str], token_counts: Sequence[int]) -> BatchOutcome:
+        """Vectors for one planned batch; providers may refuse single inputs."""
+        return BatchOutcome(vectors=dict(enumerate(self.embed(texts))))
+
+    def estimated_cost_usd(self, tokens: int) -> float:
+        return 0.0
 
 
 class HashingEmbedder(EmbedderResource):

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import os
+from typing import Callable
+
 from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
 from ingest_pipeline.resources.embedder import HASHING_DEFAULT_DIMENSIONS, EmbedderResource, HashingEmbedder
+from ingest_pipeline.resources.openai_embedder import OpenAIEmbedder
 from ingest_pipeline.resources.parser import LocalParser, ParserResource
 from ingest_pipeline.settings import Settings
 
 PARSERS = ("local",)
-EMBEDDERS = ("hashing",)
+EMBEDDERS = ("hashing", "openai")
+# How a secret reaches a resource: Dagster definitions pass dg.EnvVar (resolved at run time and
+# never shown in the UI); the CLI and API, which run outside Dagster, read the environment.
+SecretSource = Callable[[str], str]
+
+
+def environment_secret(name: str) -> str:
+    return os.environ.get(name, "")
 
 
 class ConfigurationError(ValueError):
     pass
 
 
-def build_resources(settings: Settings) -> dict:
+def build_resources(settings: Settings, secret: SecretSource = environment_secret) -> dict:
+    database = PostgresResource(url=settings.database_url, home=str(settings.home))
     return {
-        "database": PostgresResource(url=settings.database_url, home=str(settings.home)),
+        "database": database,
         "storage": DocumentStorageResource(root=str(settings.storage_dir)),
         "parser": build_parser(settings),
         "chunker": ChunkerResource(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap),
-        "embedder": build_embedder(settings),
+        "embedder": build_embedder(settings, database, secret),
     }
 
 
@@ -33,9 +45,17 @@ def build_parser(settings: Settings) -> ParserResource:
     raise ConfigurationError(f"INGEST_PARSER={settings.parser!r} is not a parser; choose one of {', '.join(PARSERS)}")
 
 
-def build_embedder(settings: Settings) -> EmbedderResource:
+def build_embedder(settings: Settings, database: PostgresResource, secret: SecretSource) -> EmbedderResource:
     if settings.embedder == "hashing":
         return HashingEmbedder(dimensions=settings.embedding_dimensions or HASHING_DEFAULT_DIMENSIONS)
+    if settings.embedder == "openai":
+        price = settings.openai_usd_per_million
+        return OpenAIEmbedder(
+            api_key=secret("OPENAI_API_KEY"), base_url=settings.openai_base_url, model=settings.embedding_model,
+            dimensions=settings.embedding_dimensions or 0, requests_per_minute=settings.openai_rpm,
+            tokens_per_minute=settings.openai_tpm, usd_per_million_tokens=-1.0 if price is None else price,
+            database=database,
+        )
     raise ConfigurationError(
         f"INGEST_EMBEDDER={settings.embedder!r} is not an embedder; choose one of {', '.join(EMBEDDERS)}"
     )

@@ -1,0 +1,35 @@
+"""Facts about OpenAI's embedding models and API limits, defined once for the embedder, chunker and batcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_INPUTS_PER_REQUEST = 2048
+MAX_TOKENS_PER_REQUEST = 300_000
+MAX_TOKENS_PER_INPUT = 8192
+
+
+@dataclass(frozen=True)
+class OpenAIModel:
+    name: str
+    default_dimensions: int
+    accepts_dimensions: bool
+    usd_per_million_tokens: float
+
+
+OPENAI_MODELS = {
+    model.name: model
+    for model in (
+        OpenAIModel("text-embedding-3-small", 1536, True, 0.02),
+        OpenAIModel("text-embedding-3-large", 3072, True, 0.13),
+        OpenAIModel("text-embedding-ada-002", 1536, False, 0.10),
+    )
+}
+DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
+
+
+def openai_model(name: str) -> OpenAIModel:
+    try:
+        return OPENAI_MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown OpenAI embedding model {name!r}; known: {', '.join(OPENAI_MODELS)}") from None

@@ -1,0 +1,79 @@
+"""The OpenAI embedder resource: the official client, token-aware batches, a shared rate budget."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import dagster as dg
+import openai
+from pydantic import Field, PrivateAttr
+
+from ingest_pipeline.batching import BatchLimits
+from ingest_pipeline.embedding_models import (
+    DEFAULT_OPENAI_MODEL, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST, openai_model,
+)
+from ingest_pipeline.openai_requests import BatchOutcome, EmbeddingRequester
+from ingest_pipeline.rate_budget import PostgresRateBudget
+from ingest_pipeline.resources.database import PostgresResource
+from ingest_pipeline.resources.embedder import EmbedderResource, EmbeddingSpace
+from ingest_pipeline.tokens import count_tokens
+
+_LIMITS = BatchLimits(MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST, MAX_TOKENS_PER_INPUT)
+
+
+class OpenAIEmbedder(EmbedderResource):
+    api_key: str = Field(description="OpenAI API key (OPENAI_API_KEY).")
+    base_url: str = Field(default="", description="API base URL; empty for api.openai.com (OPENAI_BASE_URL).")
+    model: str = Field(default=DEFAULT_OPENAI_MODEL, description="Embedding model.")
+    dimensions: int = Field(default=0, description="Vector length; 0 means the model's default.")
+    requests_per_minute: int = Field(default=3000, description="Shared by every run and process.")
+    tokens_per_minute: int = Field(default=1_000_000, description="Shared by every run and process.")
+    max_attempts: int = Field(default=6, description="Attempts per request on transient errors.")
+    timeout_seconds: float = Field(default=60.0, description="Per attempt.")
+    usd_per_million_tokens: float = Field(default=-1.0, description="Price; negative means the model's list price.")
+    database: PostgresResource
+    _requester: EmbeddingRequester | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._requester = self._build_requester()
+
+    @property
+    def space(self) -> EmbeddingSpace:
+        model = openai_model(self.model)
+        return EmbeddingSpace("openai", model.name, self.dimensions or model.default_dimensions)
+
+    @property
+    def batch_limits(self) -> BatchLimits:
+        return _LIMITS
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        outcome = self.embed_batch(texts, [count_tokens(text) for text in texts])
+        if outcome.rejected:
+            raise ValueError(f"OpenAI refused the text: {next(iter(outcome.rejected.values()))}")
+        return [outcome.vectors[i] for i in range(len(texts))]
+
+    def embed_batch(self, texts: Sequence[str], token_counts: Sequence[int]) -> BatchOutcome:
+        return self.requester.embed_batch(texts, token_counts)
+
+    def estimated_cost_usd(self, tokens: int) -> float:
+        price = self.usd_per_million_tokens if self.usd_per_million_tokens >= 0 else \
+            openai_model(self.model).usd_per_million_tokens
+        return tokens * price / 1_000_000
+
+    @property
+    def requester(self) -> EmbeddingRequester:
+        # Outside a Dagster run (CLI search, API) there is no setup hook: build on first use.
+        if self._requester is None:
+            self._requester = self._build_requester()
+        return self._requester
+
+    def _build_requester(self) -> EmbeddingRequester:
+        model = openai_model(self.model)
+        if self.dimensions and not model.accepts_dimensions:
+            raise ValueError(f"{model.name} has a fixed size of {model.default_dimensions} dimensions")
+        # max_retries=0: our requester is the one retry layer, so retries share the rate budget.
+        client = openai.OpenAI(api_key=self.api_key, base_url=self.base_url or None, max_retries=0,
+                               timeout=self.timeout_seconds)
+        budget = PostgresRateBudget(self.database.engine, f"openai:{model.name}",
+                                    self.requests_per_minute, self.tokens_per_minute)
+        return EmbeddingRequester(client, model.name, self.dimensions or None, budget, self.max_attempts)
