@@ -24,6 +24,12 @@ setup(
         "pypdfium2>=5.0",
         "python-docx>=1.1",
         "charset-normalizer>=3.0",
+        "openai>=1.40",
+        # The simulators (and the ingest API) are shipped in the package.
+        "fastapi>=0.110",
+        "uvicorn>=0.29",
+        "httpx>=0.27",
+        "numpy>=1.26",
     ],
     extras_require={
         "dev": ["pytest>=8", "fpdf2>=2.7"],

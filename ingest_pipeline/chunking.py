@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from ingest_pipeline.models import Chunk, Page
-from ingest_pipeline.tokens import CHARS_PER_TOKEN_CEILING, EMBEDDING_INPUT_LIMIT, MAX_TOKENS_PER_CHARACTER
+from ingest_pipeline.embedding_models import MAX_TOKENS_PER_INPUT
+from ingest_pipeline.tokens import CHARS_PER_TOKEN_CEILING, MAX_TOKENS_PER_CHARACTER
 from ingest_pipeline.tokens import count_tokens, split_within, suffix_within
 
 DEFAULT_MAX_TOKENS = 512
@@ -33,7 +34,7 @@ class ChunkingOptions:
 
     max_tokens: int = DEFAULT_MAX_TOKENS
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS
-    hard_limit_tokens: int = EMBEDDING_INPUT_LIMIT
+    hard_limit_tokens: int = MAX_TOKENS_PER_INPUT
 
     def __post_init__(self) -> None:
         if not 0 < self.max_tokens <= self.hard_limit_tokens:

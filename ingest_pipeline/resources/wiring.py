@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from typing import Callable
+import dagster as dg
 
 from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
@@ -15,27 +14,20 @@ from ingest_pipeline.settings import Settings
 
 PARSERS = ("local",)
 EMBEDDERS = ("hashing", "openai")
-# How a secret reaches a resource: Dagster definitions pass dg.EnvVar (resolved at run time and
-# never shown in the UI); the CLI and API, which run outside Dagster, read the environment.
-SecretSource = Callable[[str], str]
-
-
-def environment_secret(name: str) -> str:
-    return os.environ.get(name, "")
-
-
 class ConfigurationError(ValueError):
     pass
 
 
-def build_resources(settings: Settings, secret: SecretSource = environment_secret) -> dict:
+def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> dict:
+    """Resources for these settings. Dagster definitions pass secrets as dg.EnvVar (resolved at run
+    time, never shown in the UI); the CLI and API, which run outside Dagster, pass the values."""
     database = PostgresResource(url=settings.database_url, home=str(settings.home))
     return {
         "database": database,
         "storage": DocumentStorageResource(root=str(settings.storage_dir)),
         "parser": build_parser(settings),
         "chunker": ChunkerResource(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap),
-        "embedder": build_embedder(settings, database, secret),
+        "embedder": build_embedder(settings, database, secrets_as_env_vars),
     }
 
 
@@ -45,13 +37,13 @@ def build_parser(settings: Settings) -> ParserResource:
     raise ConfigurationError(f"INGEST_PARSER={settings.parser!r} is not a parser; choose one of {', '.join(PARSERS)}")
 
 
-def build_embedder(settings: Settings, database: PostgresResource, secret: SecretSource) -> EmbedderResource:
+def build_embedder(settings: Settings, database: PostgresResource, secrets_as_env_vars: bool) -> EmbedderResource:
     if settings.embedder == "hashing":
         return HashingEmbedder(dimensions=settings.embedding_dimensions or HASHING_DEFAULT_DIMENSIONS)
     if settings.embedder == "openai":
         price = settings.openai_usd_per_million
         return OpenAIEmbedder(
-            api_key=secret("OPENAI_API_KEY"), base_url=settings.openai_base_url, model=settings.embedding_model,
+            api_key=dg.EnvVar("OPENAI_API_KEY") if secrets_as_env_vars else settings.openai_api_key, base_url=settings.openai_base_url, model=settings.embedding_model,
             dimensions=settings.embedding_dimensions or 0, requests_per_minute=settings.openai_rpm,
             tokens_per_minute=settings.openai_tpm, usd_per_million_tokens=-1.0 if price is None else price,
             database=database,

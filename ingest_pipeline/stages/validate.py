@@ -7,19 +7,16 @@ from sqlalchemy import Engine
 from ingest_pipeline.catalog import chunks, documents, pages
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.models import Page
 from ingest_pipeline.stages.runner import UpToDate
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
-from ingest_pipeline.validation import assess, clean_text
+from ingest_pipeline.validation import DEFAULT_MIN_CHARACTERS, assess, clean_pages
 
 # Bump when cleaning or the acceptance rules change, so stored validations are redone.
 VALIDATION_VERSION = 1
 PREVIEW_CHARACTERS = 300
-# Fewer non-blank characters than this is not worth indexing.
-MIN_CHARACTERS = 50
 
 
-def validate_document(engine: Engine, doc: Document, min_characters: int = MIN_CHARACTERS) -> dict:
+def validate_document(engine: Engine, doc: Document, min_characters: int = DEFAULT_MIN_CHARACTERS) -> dict:
     """Clean each page, judge the whole text, and mark the document validated or duplicate."""
     validate_key = f"{doc.parse_key}:v{VALIDATION_VERSION}:min{min_characters}"
     if doc.validate_key == validate_key and (
@@ -27,7 +24,7 @@ def validate_document(engine: Engine, doc: Document, min_characters: int = MIN_C
     ):
         raise UpToDate()
     with engine.begin() as conn:
-        cleaned = [Page(page.number, clean_text(page.text)) for page in pages.read(conn, doc.id)]
+        cleaned = clean_pages(pages.read(conn, doc.id))
     verdict = assess(cleaned, min_characters=min_characters)
     if verdict.reason:
         raise DocumentRejected(verdict.reason)
