@@ -15,9 +15,11 @@ ingest_job = dg.define_asset_job(
     description="Parse, validate, chunk and embed the selected documents, many documents per run.",
 )
 
-defs = dg.Definitions(
-    assets=document_assets,
-    jobs=[ingest_job],
-    resources=build_resources(Settings.from_env(), secrets_as_env_vars=True),
-    executor=dg.in_process_executor,
-)
+
+
+def build_definitions(resources: dict) -> dg.Definitions:
+    return dg.Definitions(assets=document_assets, jobs=[ingest_job], resources=resources,
+                          executor=dg.in_process_executor)
+
+
+defs = build_definitions(build_resources(Settings.from_env(), secrets_as_env_vars=True))

@@ -70,10 +70,11 @@ def run_job(job: dg.JobDefinition, instance: dg.DagsterInstance, start: str, end
     )
 
 
-def launch_ingest(dagster_home: Path, document_ids: Sequence[str]) -> list[dg.ExecuteInProcessResult]:
+def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: dict) -> list[dg.ExecuteInProcessResult]:
     """Add the documents' partitions and run the ingest job over them in as few runs as ranges allow."""
-    from ingest_pipeline.definitions import INGEST_JOB, defs
+    from ingest_pipeline.definitions import INGEST_JOB, build_definitions
 
+    defs = build_definitions(resources)
     instance = open_instance(dagster_home)
     add_partitions(instance, document_ids)
     ordered = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)

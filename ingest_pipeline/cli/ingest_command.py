@@ -86,7 +86,17 @@ def _process(app: Application, ids: list[str], show_progress: bool) -> None:
     if not pending:
         return
     with ProgressReporter(app, pending, enabled=show_progress):
-        launch_ingest(app.settings.dagster_home, pending)
+        results = launch_ingest(app.settings.dagster_home, pending, app.resources)
+    for result in results:
+        if not result.success:
+            print(f"run {result.run_id} failed: {_run_error(result)}", file=sys.stderr)
+
+
+def _run_error(result) -> str:
+    for event in result.all_events:
+        if event.is_failure and event.step_failure_data and event.step_failure_data.error:
+            return f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+    return "see the run in the Dagster UI"
 
 
 def _intake_failure(path: Path, reason: str) -> dict:

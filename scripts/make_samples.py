@@ -1,6 +1,6 @@
-"""Regenerate the binary samples (lighthouse-history.pdf and fixing-a-bicycle-puncture.docx) beside this script.
+"""Regenerate the binary samples (lighthouse-history.pdf and fixing-a-bicycle-puncture.docx) in samples/.
 
-Run with the project's Python: `python samples/make_samples.py`. The text samples are written by hand.
+Run with the project's Python: `python scripts/make_samples.py`. The text samples are written by hand.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 from fpdf import FPDF
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "samples"
 # Fixed so that regenerating does not change the documents' metadata.
 WRITTEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 

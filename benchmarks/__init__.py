@@ -1,0 +1,1 @@
+"""Benchmarks and figure scripts: they print measurements; nothing here is a test."""
