@@ -1,0 +1,43 @@
+"""Configuration: every variable is read from one table, documented in the README, and wired to resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest_pipeline.resources.openai_embedder import OpenAIEmbedder
+from ingest_pipeline.resources.wiring import ConfigurationError, build_resources
+from ingest_pipeline.settings import VARIABLES, Settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_variable_is_in_the_readme_table():
+    readme = README.read_text(encoding="utf-8")
+    for variable in VARIABLES:
+        assert f"| `{variable.name}` |" in readme, variable.name
+
+
+def test_defaults_live_under_ingest_home(tmp_path):
+    settings = Settings.from_env({"INGEST_HOME": str(tmp_path)})
+    assert settings.storage_dir == tmp_path / "storage" and settings.dagster_home == tmp_path / "dagster"
+    assert (settings.parser, settings.embedder) == ("local", "hashing")
+
+
+def test_the_api_key_never_appears_in_the_settings_repr(tmp_path):
+    settings = Settings.from_env({"INGEST_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-secret-value"})
+    assert "sk-secret-value" not in repr(settings)
+
+
+def test_openai_resources_take_model_and_dimensions(tmp_path):
+    settings = Settings.from_env({"INGEST_HOME": str(tmp_path), "INGEST_EMBEDDER": "openai",
+                                  "INGEST_EMBEDDING_MODEL": "text-embedding-3-large", "OPENAI_API_KEY": "k"})
+    embedder = build_resources(settings)["embedder"]
+    assert isinstance(embedder, OpenAIEmbedder) and embedder.space.dimensions == 3072
+
+
+@pytest.mark.parametrize("name, value", [("INGEST_EMBEDDER", "word2vec"), ("INGEST_PARSER", "ocr")])
+def test_an_unknown_provider_is_a_clear_error(tmp_path, name, value):
+    with pytest.raises(ConfigurationError, match=value):
+        build_resources(Settings.from_env({"INGEST_HOME": str(tmp_path), name: value}))
