@@ -5,6 +5,7 @@ import dagster as dg
 from ingest_pipeline.assets.documents import document_assets
 from ingest_pipeline.assets.policies import INGEST_GROUP
 from ingest_pipeline.resources.wiring import build_resources
+from ingest_pipeline.sensors import SENSOR_INTERVAL_SECONDS, inbox_sensor_for, uploads_sensor_for
 from ingest_pipeline.settings import Settings
 
 INGEST_JOB = "ingest_documents"
@@ -17,9 +18,15 @@ ingest_job = dg.define_asset_job(
 
 
 
-def build_definitions(resources: dict) -> dg.Definitions:
-    return dg.Definitions(assets=document_assets, jobs=[ingest_job], resources=resources,
-                          executor=dg.in_process_executor)
+def build_definitions(resources: dict, sensor_interval: int = SENSOR_INTERVAL_SECONDS) -> dg.Definitions:
+    return dg.Definitions(
+        assets=document_assets,
+        jobs=[ingest_job],
+        sensors=[uploads_sensor_for(ingest_job, sensor_interval), inbox_sensor_for(sensor_interval)],
+        resources=resources,
+        executor=dg.in_process_executor,
+    )
 
 
-defs = build_definitions(build_resources(Settings.from_env(), secrets_as_env_vars=True))
+_settings = Settings.from_env()
+defs = build_definitions(build_resources(_settings, secrets_as_env_vars=True), _settings.sensor_interval)

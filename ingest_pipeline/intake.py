@@ -13,7 +13,7 @@ from ingest_pipeline.catalog import documents
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.ids import document_id
 from ingest_pipeline.statuses import DocumentStatus
-from ingest_pipeline.storage import ContentStore
+from ingest_pipeline.storage import ContentStore, StoredFile
 
 MAX_FILE_NAME = 200
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
@@ -40,9 +40,14 @@ def register_file(engine: Engine, store: ContentStore, path: Path, external_id: 
     The same identity with the same bytes changes nothing; with new bytes it becomes a new
     version that goes through the pipeline again (its old chunks stay searchable until then).
     """
-    stored = store.put_file(path)
+    return register_stored(engine, store.put_file(path), external_id, source, file_name or path.name)
+
+
+def register_stored(engine: Engine, stored: StoredFile, external_id: str | None, source: str | None,
+                    file_name: str) -> Registration:
+    """Register bytes already in the content store (see register_file)."""
     new_id = document_id(external_id or f"sha256:{stored.sha256}")
-    name = sanitise_file_name(file_name or path.name)
+    name = sanitise_file_name(file_name)
     with engine.begin() as conn:
         existing = documents.get(conn, new_id, lock=True)
         if existing is None:
@@ -58,4 +63,5 @@ def register_file(engine: Engine, store: ContentStore, path: Path, external_id: 
             version=existing.version + 1, status=str(DocumentStatus.REGISTERED), media_type=None,
             failed_stage=None, reason=None, attempts=0, duplicate_of=None,
         )
+        documents.request_processing(conn, new_id)
         return Registration(documents.get(conn, new_id), created=False, changed=True)

@@ -19,6 +19,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_HOME", ".ingest", "Folder for all local state: embedded Postgres, stored files, Dagster home."),
     Variable("INGEST_DATABASE_URL", "", "Postgres URL (needs pgvector). Empty: start the embedded Postgres under INGEST_HOME/pgdata."),
     Variable("INGEST_STORAGE_DIR", "", "Content-addressed document store. Empty: INGEST_HOME/storage."),
+    Variable("INGEST_INBOX", "", "Inbox folder watched by `inbox_sensor`. Empty: INGEST_HOME/inbox."),
+    Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads and inbox)."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
     Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX)."),
     Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic) or `openai`."),
@@ -43,6 +45,8 @@ class Settings:
     home: Path
     database_url: str
     storage_dir: Path
+    inbox_dir: Path
+    sensor_interval: int
     dagster_home: Path
     parser: str
     embedder: str
@@ -65,6 +69,8 @@ class Settings:
             home=home,
             database_url=env["INGEST_DATABASE_URL"],
             storage_dir=_path_or(env["INGEST_STORAGE_DIR"], home / "storage"),
+            inbox_dir=_path_or(env["INGEST_INBOX"], home / "inbox"),
+            sensor_interval=int(env["INGEST_SENSOR_INTERVAL"]),
             dagster_home=_path_or(env["DAGSTER_HOME"], home / "dagster"),
             parser=env["INGEST_PARSER"],
             embedder=env["INGEST_EMBEDDER"],

@@ -37,6 +37,7 @@ class Document:
     metadata: dict
     created_at: datetime
     updated_at: datetime
+    intake_seq: int
 
 
 _COLUMNS = ", ".join(f.name for f in fields(Document))
@@ -109,3 +110,21 @@ def find_same_text(conn: Connection, document_id: str, text_hash: str) -> str | 
         {"hash": text_hash, "id": document_id,
          "live": [str(DocumentStatus.VALIDATED), str(DocumentStatus.CHUNKED), str(DocumentStatus.EMBEDDED)]},
     ).scalar()
+
+
+def request_processing(conn: Connection, document_id: str) -> None:
+    """Queue the document for the uploads sensor again (a new version, or a re-drive)."""
+    conn.execute(text("UPDATE documents SET intake_seq = nextval('document_intake_seq') WHERE id = :id"),
+                 {"id": document_id})
+
+
+def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, int, str]]:
+    """(id, intake_seq, sha256) of documents queued after `after` that still await processing."""
+    return [tuple(row) for row in conn.execute(text(
+        "SELECT id, intake_seq, sha256 FROM documents WHERE intake_seq > :after AND status = :registered "
+        "ORDER BY intake_seq LIMIT :limit"
+    ), {"after": after, "registered": str(DocumentStatus.REGISTERED), "limit": limit})]
+
+
+def latest_intake_seq(conn: Connection) -> int:
+    return conn.execute(text("SELECT coalesce(max(intake_seq), 0) FROM documents")).scalar_one()

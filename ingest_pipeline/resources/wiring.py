@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ingest_pipeline.inbox import InboxResource
 from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
@@ -22,9 +23,11 @@ def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> di
     """Resources for these settings. Dagster definitions pass secrets as dg.EnvVar (resolved at run
     time, never shown in the UI); the CLI and API, which run outside Dagster, pass the values."""
     database = PostgresResource(url=settings.database_url, home=str(settings.home))
+    storage = DocumentStorageResource(root=str(settings.storage_dir))
     return {
         "database": database,
-        "storage": DocumentStorageResource(root=str(settings.storage_dir)),
+        "storage": storage,
+        "inbox": InboxResource(folder=str(settings.inbox_dir), database=database, storage=storage),
         "parser": build_parser(settings),
         "chunker": ChunkerResource(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap),
         "embedder": build_embedder(settings, database, secrets_as_env_vars),
