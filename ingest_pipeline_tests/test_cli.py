@@ -10,6 +10,7 @@ import sys
 from sqlalchemy import text
 
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS
+from ingest_pipeline.tokens import count_tokens
 from ingest_pipeline_tests.pipeline_runs import paragraph, write
 
 
@@ -66,3 +67,31 @@ def test_a_failed_document_is_reported_and_sets_the_exit_status(environment, tmp
     assert by_path["missing.pdf"]["failed_stage"] == "intake"
     failed = _lines(_cli(environment, "status", "--failed", "--json"))
     assert [row["path"] for row in failed] == [by_path["program.txt"]["path"]]
+
+
+def test_simulate_openai_serves_the_real_client(environment):
+    import socket
+    import time
+
+    import openai
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "openai",
+                               "--port", str(port), "--api-key", "sk-cli"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-cli", max_retries=0, timeout=5)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = client.embeddings.create(model="text-embedding-3-small", input=["tide pools"])
+                break
+            except openai.APIConnectionError:
+                assert time.monotonic() < deadline, "the simulator did not start"
+                time.sleep(0.2)
+        assert len(response.data[0].embedding) == 1536 and response.usage.prompt_tokens == count_tokens("tide pools")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
