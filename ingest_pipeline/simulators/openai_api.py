@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -56,12 +57,20 @@ _QUIET_DROPS = _QuietDrops()
 
 def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     """The simulator as an ASGI app: /v1/embeddings, plus /_faults and /_stats for tests and benchmarks."""
-    config = config or SimulatorConfig()
+    config = SimulatorConfig() if config is None else config
     app = SimulatorApp(title="OpenAI embeddings simulator", docs_url=None, redoc_url=None, openapi_url=None)
     embeddings = EmbeddingsEndpoint(config)
+    app.add_api_route("/v1/embeddings", embeddings, methods=["POST"])
+    # The test-facing side lives outside /v1, so no OpenAI client ever reaches it.
+    _add_fault_routes(app, config, embeddings)
+    _add_stats_routes(app, config)
     # Adding the same filter object twice is a no-op, so every app can ask for it.
     logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
-    app.add_api_route("/v1/embeddings", embeddings, methods=["POST"])
+    return app
+
+
+def _add_fault_routes(app: FastAPI, config: SimulatorConfig, embeddings: EmbeddingsEndpoint) -> None:
+    """GET /_faults shows the live fault settings; POST /_faults changes some of them (partial JSON)."""
 
     @app.get("/_faults")
     async def get_faults() -> dict:
@@ -77,8 +86,13 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
         except ApiError as error:
             return JSONResponse(error.body(), status_code=error.status)
         if "seed" in changes:
+            # Posting a seed, even the current one, restarts its sequence: a test can replay a run.
             embeddings.injector.reseed()
         return JSONResponse(config.faults.to_dict())
+
+
+def _add_stats_routes(app: FastAPI, config: SimulatorConfig) -> None:
+    """GET /_stats shows the counts; POST /_stats/reset zeroes them (the rate-limit window is not reset)."""
 
     @app.get("/_stats")
     async def get_stats() -> dict:
@@ -89,8 +103,6 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
         config.stats.reset()
         return config.stats.snapshot()
 
-    return app
-
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: SimulatorConfig | None = None) -> None:
     """Run the simulator in the foreground until interrupted."""
@@ -100,24 +112,40 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: SimulatorCo
 
 @contextmanager
 def running_simulator(config: SimulatorConfig | None = None, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve the simulator from a background thread on a free port; yields its base URL (ending in /v1)."""
-    listener = socket.create_server((host, 0))
-    port = listener.getsockname()[1]
+    """Serve the simulator from a background thread on a free port; yields its base URL (ending in /v1).
+
+    Pass your own `config` to reach the live `config.faults` and `config.stats` from the test.
+    """
+    listener = _listening_socket(host)
+    root_url = f"http://{f'[{host}]' if ':' in host else host}:{listener.getsockname()[1]}"
     server_config = uvicorn.Config(
         create_app(config), http="h11", lifespan="off", loop="asyncio",
         # No log_config: leave the host process's logging alone; a short grace so a sleeping fault never holds exit.
         log_config=None, log_level="warning", timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(server_config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"openai-simulator-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name=f"openai-simulator-{root_url}", daemon=True
+    )
     thread.start()
     try:
-        _wait_until_answering(f"http://{host}:{port}", thread)
-        yield f"http://{host}:{port}/v1"
+        _wait_until_answering(root_url, thread)
+        yield f"{root_url}/v1"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
+
+
+def _listening_socket(host: str) -> socket.socket:
+    """Bound to a free port before the server starts, so the port is known without racing anyone for it."""
+    # proto must say TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only then, and without
+    # it every keep-alive answer waits ~40 ms for a delayed ACK (Nagle).
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    listener.listen(128)
+    return listener
 
 
 def _wait_until_answering(root_url: str, thread: threading.Thread, timeout: float = 10.0) -> None:
@@ -131,3 +159,65 @@ def _wait_until_answering(root_url: str, thread: threading.Thread, timeout: floa
         except httpx.HTTPError:
             time.sleep(0.01)
     raise RuntimeError(f"The OpenAI simulator did not answer at {root_url} within {timeout} s.")
+
+
+# (flag, FaultConfig field, type, help): the fault flags map one to one onto FaultConfig.
+_FAULT_FLAGS = (
+    ("--fault-429", "probability_429", "probability", "share of requests answered 429 with retry-after headers"),
+    ("--fault-500", "probability_500", "probability", "share of requests answered 500 server_error"),
+    ("--fault-slow", "probability_slow", "probability", "share of requests answered only after --slow-seconds"),
+    ("--fault-malformed", "probability_malformed", "probability", "share of 200s whose JSON body is cut in half"),
+    ("--fault-drop", "probability_drop", "probability", "share of connections closed without any answer"),
+    ("--slow-seconds", "slow_seconds", float, "delay of a slow answer"),
+    ("--retry-after-seconds", "retry_after_seconds", float, "wait advertised by injected 429s"),
+    ("--reject-marker", "reject_marker", str, "answer 400 to any request with an input containing this text"),
+    ("--fail-first-n", "fail_first_n", int, "fail the first N requests with --fail-status"),
+    ("--fail-status", "fail_status", int, "status of the --fail-first-n failures"),
+    ("--seed", "seed", int, "seed of the fault draws, to replay the same faults (default: random)"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `ingest-pipeline simulate openai`; each probability is drawn independently per request."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--api-key", help="accept only this bearer key, others get 401 (default: any key)")
+    parser.add_argument("--rpm", type=int, help="requests per minute over a sliding 60 s window (default: unlimited)")
+    parser.add_argument("--tpm", type=int, help="tokens per minute over a sliding 60 s window (default: unlimited)")
+    defaults = FaultConfig()
+    for flag, field, kind, meaning in _FAULT_FLAGS:
+        default = getattr(defaults, field)
+        parser.add_argument(
+            flag, dest=field, type=_probability if kind == "probability" else kind, default=default,
+            metavar="P" if kind == "probability" else None,
+            help=meaning + (f" (default: {default})" if default is not None else ""),
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with the parsed flags until interrupted; the fault settings stay adjustable through POST /_faults."""
+    faults = FaultConfig(**{field: getattr(args, field) for _, field, _, _ in _FAULT_FLAGS})
+    try:
+        faults.validate()
+    except ApiError as error:
+        print(f"openai simulator: {error.message}", file=sys.stderr)
+        return 2
+    serve(args.host, args.port, SimulatorConfig(api_key=args.api_key, rpm=args.rpm, tpm=args.tpm, faults=faults))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="openai-simulator", description="Simulate the OpenAI embeddings API locally.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability between 0 and 1")
+    return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

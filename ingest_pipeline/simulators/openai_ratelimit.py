@@ -38,7 +38,8 @@ class SlidingWindowLimiter:
             wait = self._admitted[0][0] + WINDOW_SECONDS - now if self._admitted else WINDOW_SECONDS
             return self._refusal("requests", wait, rpm, len(self._admitted), rpm, tpm, now)
         if tpm is not None and self._tokens_in_window + tokens > tpm:
-            return self._refusal("tokens", self._wait_for_tokens(tokens, tpm, now), tpm, self._tokens_in_window, rpm, tpm, now)
+            wait = self._wait_for_tokens(tokens, tpm, now)
+            return self._refusal("tokens", wait, tpm, self._tokens_in_window, rpm, tpm, now)
         self._admitted.append((now, tokens))
         self._tokens_in_window += tokens
         return RateVerdict(headers=self._headers(rpm, tpm, now))
@@ -47,7 +48,9 @@ class SlidingWindowLimiter:
         """The current state, for answers that never reached the limiter (auth and validation errors)."""
         return self._headers(rpm, tpm, self._expire())
 
-    def _refusal(self, kind: str, wait: float, limit: int, used: int, rpm: int | None, tpm: int | None, now: float) -> RateVerdict:
+    def _refusal(
+        self, kind: str, wait: float, limit: int, used: int, rpm: int | None, tpm: int | None, now: float
+    ) -> RateVerdict:
         return RateVerdict(self._headers(rpm, tpm, now), kind, max(wait, 0.001), limit, used)
 
     def _expire(self) -> float:
