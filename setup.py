@@ -29,10 +29,11 @@ setup(
         "fastapi>=0.110",
         "uvicorn>=0.29",
         "httpx>=0.27",
+        "python-multipart>=0.0.13",
         "numpy>=1.26",
     ],
     extras_require={
-        "dev": ["pytest>=8", "fpdf2>=2.7"],
+        "dev": ["pytest>=8", "fpdf2>=2.7", "schemathesis>=4.0,<5"],
     },
     entry_points={"console_scripts": ["ingest-pipeline = ingest_pipeline.cli.main:main"]},
 )

@@ -33,12 +33,12 @@ def uploads_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
 def ingest_request(instance: dg.DagsterInstance, queued: list[tuple[str, int, str]]) -> dg.SensorResult:
     """Add the documents' partitions and request one run per partition range, in the same tick.
 
-    The run key holds each document's sha256, so a new version gets a new run and nothing is
-    requested twice."""
+    The run key holds each document's sha256 and intake number, so a new version or a re-drive
+    gets a new run and nothing is requested twice."""
     ids = [doc_id for doc_id, _, _ in queued]
     known = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
     new = [doc_id for doc_id in ids if doc_id not in set(known)]
-    digest = hashlib.sha256("|".join(f"{d}:{sha}" for d, _, sha in queued).encode()).hexdigest()[:16]
+    digest = hashlib.sha256("|".join(f"{d}:{sha}:{seq}" for d, seq, sha in queued).encode()).hexdigest()[:16]
     requests = [
         dg.RunRequest(run_key=f"{start}..{end}:{digest}", tags={RANGE_START_TAG: start, RANGE_END_TAG: end})
         for start, end in partition_ranges(list(known) + new, ids)

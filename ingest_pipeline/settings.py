@@ -21,6 +21,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_STORAGE_DIR", "", "Content-addressed document store. Empty: INGEST_HOME/storage."),
     Variable("INGEST_INBOX", "", "Inbox folder watched by `inbox_sensor`. Empty: INGEST_HOME/inbox."),
     Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads and inbox)."),
+    Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
+    Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest upload the ingest API accepts, enforced while streaming."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
     Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX)."),
     Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic) or `openai`."),
@@ -47,6 +49,8 @@ class Settings:
     storage_dir: Path
     inbox_dir: Path
     sensor_interval: int
+    api_token: str = field(repr=False)
+    max_upload_mb: int
     dagster_home: Path
     parser: str
     embedder: str
@@ -71,6 +75,8 @@ class Settings:
             storage_dir=_path_or(env["INGEST_STORAGE_DIR"], home / "storage"),
             inbox_dir=_path_or(env["INGEST_INBOX"], home / "inbox"),
             sensor_interval=int(env["INGEST_SENSOR_INTERVAL"]),
+            api_token=env["INGEST_API_TOKEN"],
+            max_upload_mb=int(env["INGEST_MAX_UPLOAD_MB"]),
             dagster_home=_path_or(env["DAGSTER_HOME"], home / "dagster"),
             parser=env["INGEST_PARSER"],
             embedder=env["INGEST_EMBEDDER"],

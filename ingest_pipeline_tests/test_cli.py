@@ -95,3 +95,18 @@ def test_simulate_openai_serves_the_real_client(environment):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_retry_redrives_a_failed_document_once_its_cause_is_fixed(environment, app, instance, tmp_path):
+    from ingest_pipeline_tests.pipeline_runs import materialize, register
+
+    path = write(tmp_path, "field-notes.txt", paragraph("salt marsh", 20))
+    doc_id = register(app, path)
+    stored = app.store.path_for(_lines(_cli(environment, "status", "--json"))[0]["sha256"])
+    stored.unlink()
+    materialize(app, instance, [doc_id])
+    assert _lines(_cli(environment, "status", "--failed", "--json"))[0]["failed_stage"] == "raw_document"
+    app.store.put_file(path)
+    result = _cli(environment, "retry", "--failed")
+    assert result.returncode == 0, result.stderr
+    assert _lines(_cli(environment, "status", "--json"))[0]["status"] == "embedded"

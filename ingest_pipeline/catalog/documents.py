@@ -119,11 +119,13 @@ def request_processing(conn: Connection, document_id: str) -> None:
 
 
 def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, int, str]]:
-    """(id, intake_seq, sha256) of documents queued after `after` that still await processing."""
+    """(id, intake_seq, sha256) of documents queued after `after` that still await processing
+    (new, a new version, or re-driven back to an earlier stage)."""
+    settled = [str(DocumentStatus.EMBEDDED), str(DocumentStatus.FAILED), str(DocumentStatus.DUPLICATE)]
     return [tuple(row) for row in conn.execute(text(
-        "SELECT id, intake_seq, sha256 FROM documents WHERE intake_seq > :after AND status = :registered "
+        "SELECT id, intake_seq, sha256 FROM documents WHERE intake_seq > :after AND status <> ALL(:settled) "
         "ORDER BY intake_seq LIMIT :limit"
-    ), {"after": after, "registered": str(DocumentStatus.REGISTERED), "limit": limit})]
+    ), {"after": after, "settled": settled, "limit": limit})]
 
 
 def latest_intake_seq(conn: Connection) -> int:

@@ -28,7 +28,7 @@ def add_to(commands) -> None:
 def run(args) -> int:
     app = Application.from_env()
     ids, rows = register_paths(app, args.paths)
-    _process(app, ids, show_progress=not args.json)
+    process_documents(app, ids, show_progress=not args.json)
     rows = [document_row(doc, n) for doc, n in app.documents(ids)] + rows
     if args.json:
         print_json_lines([{k: row[k] for k in DOCUMENT_FIELDS} for row in rows])
@@ -79,7 +79,8 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[dict]]:
     return list(dict.fromkeys(files)), missing
 
 
-def _process(app: Application, ids: list[str], show_progress: bool) -> None:
+def process_documents(app: Application, ids: list[str], show_progress: bool) -> None:
+    """Run the ingest job in process over those of `ids` that still owe work."""
     from ingest_pipeline.runs import launch_ingest  # imports Dagster: only when there is work
 
     pending = [doc.id for doc, _ in app.documents(ids) if doc.status not in SETTLED]

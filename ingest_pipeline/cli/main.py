@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from ingest_pipeline.cli import ingest_command, query_commands, simulate_command
+from ingest_pipeline.cli import ingest_command, query_commands, service_commands, simulate_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     ingest_command.add_to(commands)
     query_commands.add_to(commands)
+    service_commands.add_to(commands)
     simulate_command.add_to(commands)
     return parser
 

@@ -56,7 +56,8 @@ def sniff_file(path: Path, file_name: str | None = None) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except zipfile.BadZipFile as error:
+    # zipfile raises NotImplementedError for archive versions and compressions it cannot read.
+    except (zipfile.BadZipFile, NotImplementedError) as error:
         raise DocumentRejected(
             "The file is a ZIP archive (as a Word .docx file is) but it is damaged or "
             "incomplete, so it cannot be read."

@@ -1,0 +1,40 @@
+"""Assembling the ingest HTTP API: its routers, their shared context, and bearer-token auth where configured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Depends, FastAPI
+
+from ingest_pipeline.api import routes_documents, routes_search, routes_uploads
+from ingest_pipeline.api.context import ApiContext, require_token
+from ingest_pipeline.api.schemas import Problem
+from ingest_pipeline.application import Application
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+def create_app(app: Application, api_token: str | None = None,
+               max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+               instance: "dg.DagsterInstance | None" = None) -> FastAPI:
+    """The API over `app`. With `api_token`, every route but /health and the docs needs it as a bearer token.
+
+    `instance` is the Dagster instance whose `documents` partitions deletes remove; without one,
+    the instance in `app.settings.dagster_home` is opened on the first delete.
+    """
+    if max_upload_bytes < 1:
+        raise ValueError("max_upload_bytes must be at least 1")
+    api = FastAPI(title="ingest_pipeline", version="1",
+                  description="Upload documents, follow them through the pipeline, and search their chunks.")
+    # An empty token (an unset environment variable) means no token, never "the empty token".
+    api.state.context = ApiContext(app, api_token or None, max_upload_bytes, instance)
+    guarded = {"dependencies": [Depends(require_token)],
+               "responses": {401: {"model": Problem, "description": "A valid bearer token is required."}}
+               } if api_token else {}
+    for router in (routes_uploads.router, routes_documents.router, routes_search.search_router):
+        api.include_router(router, **guarded)
+    api.include_router(routes_search.health_router)
+    return api

@@ -1,0 +1,102 @@
+"""The JSON bodies the ingest API answers with, as Pydantic models so the OpenAPI schema is exact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.search import Hit
+from ingest_pipeline.statuses import DocumentStatus
+
+
+class Problem(BaseModel):
+    """Every error the API itself raises has this body (request validation errors list fields)."""
+
+    detail: str
+
+
+class UploadResult(BaseModel):
+    id: str
+    status: DocumentStatus
+    status_url: str = Field(description="Where to follow the document through the pipeline.")
+    version: int = Field(description="Increases when the same external id is uploaded with new bytes.")
+    created: bool = Field(description="False when these bytes (or this external id) were already registered.")
+
+
+class DocumentView(BaseModel):
+    id: str
+    external_id: str | None
+    status: DocumentStatus
+    failed_stage: str | None
+    reason: str | None = Field(description="Why the document failed, written for the person who uploaded it.")
+    attempts: int
+    version: int
+    file_name: str
+    source: str
+    media_type: str | None
+    size_bytes: int
+    sha256: str
+    pages: int | None
+    characters: int | None
+    chunk_count: int
+    token_count: int
+    embeddings: int = Field(description="Searchable vectors in the configured embedding set.")
+    duplicate_of: str | None
+    metadata: dict
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, doc: Document, embeddings: int) -> "DocumentView":
+        fields = {name: getattr(doc, name) for name in cls.model_fields if name != "embeddings"}
+        return cls(**fields, embeddings=embeddings)
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentView]
+    total: int = Field(description="Documents matching the filter, across all pages.")
+    limit: int
+    offset: int
+
+
+class RetryResult(BaseModel):
+    id: str
+    status: DocumentStatus
+
+
+class SearchHit(BaseModel):
+    document_id: str
+    source: str
+    page_start: int
+    page_end: int
+    heading_path: list[str]
+    score: float = Field(description="Cosine similarity: 1 is identical.")
+    text: str
+
+    @classmethod
+    def of(cls, hit: Hit) -> "SearchHit":
+        return cls(document_id=hit.document_id, source=hit.source, page_start=hit.page_start,
+                   page_end=hit.page_end, heading_path=list(hit.heading_path), score=hit.score, text=hit.text)
+
+
+class SearchResults(BaseModel):
+    query: str
+    k: int
+    hits: list[SearchHit]
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Health(BaseModel):
+    status: str = Field(description="`ok` when every check passed, else `unavailable`.")
+    database: Check
+    storage: Check
+    parser: str
+    embedder: str
+    embedding_model: str
+    embedding_dimensions: int
