@@ -79,3 +79,29 @@ def test_inbox_registers_settled_files_leaves_growing_ones_and_sets_bad_ones_asi
     assert statuses == {"inbox:report.md": "registered"}
     # The uploads sensor then schedules it like any upload.
     assert len(_tick(app, instance, "uploads_sensor").run_requests) == 1
+
+
+def test_identical_uploads_are_one_document_and_one_request(app, instance, tmp_path):
+    from ingest_pipeline.intake import register_file
+
+    first = register_file(app.engine, app.store, write(tmp_path, "a.txt", paragraph("otter")))
+    second = register_file(app.engine, app.store, write(tmp_path, "copy-of-a.txt", paragraph("otter")))
+    assert first.document.id == second.document.id and not second.created
+    result = _tick(app, instance, "uploads_sensor")
+    assert list(result.dynamic_partitions_requests[0].partition_keys) == [first.document.id]
+    assert len(result.run_requests) == 1
+
+
+def test_a_redriven_document_is_requested_again_with_a_new_run_key(app, instance, tmp_path):
+    from ingest_pipeline.catalog import documents as catalog
+    from ingest_pipeline.lifecycle import redrive
+    from ingest_pipeline.statuses import Stage
+
+    doc_id = register(app, write(tmp_path, "x.txt", paragraph("marten")))
+    first = _tick(app, instance, "uploads_sensor")
+    _apply_partitions(instance, first)
+    with app.engine.begin() as conn:
+        catalog.mark_failed(conn, doc_id, Stage.CHUNKS, "simulated failure")
+    assert redrive(app, [doc_id]) == [doc_id]
+    again = _tick(app, instance, "uploads_sensor", cursor=first.cursor)
+    assert len(again.run_requests) == 1 and again.run_requests[0].run_key != first.run_requests[0].run_key
