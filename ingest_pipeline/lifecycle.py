@@ -24,6 +24,7 @@ def delete_document(app: Application, document_id: str, instance: "dg.DagsterIns
     returns whether a document was deleted.
     """
     with app.engine.begin() as conn:
+        release_duplicates(conn, document_id)
         sha256 = conn.execute(text("DELETE FROM documents WHERE id = :id RETURNING sha256"),
                               {"id": document_id}).scalar()
         shared = sha256 is not None and _bytes_in_use(conn, sha256)
@@ -35,6 +36,18 @@ def delete_document(app: Application, document_id: str, instance: "dg.DagsterIns
         # Deleting an unknown partition is a no-op in Dagster, which makes this step repeatable.
         instance.delete_dynamic_partition(DOCUMENTS_PARTITION, document_id)
     return sha256 is not None
+
+
+def release_duplicates(conn: Connection, document_id: str) -> list[str]:
+    """Send the duplicates of a document that is going away back to validation, so one of them
+    becomes the searchable original instead of all staying hidden."""
+    released = list(conn.execute(text(
+        "UPDATE documents SET status = :parsed, duplicate_of = NULL, validate_key = NULL, updated_at = now() "
+        "WHERE duplicate_of = :id RETURNING id"
+    ), {"parsed": str(DocumentStatus.PARSED), "id": document_id}).scalars())
+    for duplicate in released:
+        documents.request_processing(conn, duplicate)
+    return released
 
 
 def _bytes_in_use(conn: Connection, sha256: str) -> bool:

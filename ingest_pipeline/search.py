@@ -10,6 +10,10 @@ from sqlalchemy import Connection, text
 from ingest_pipeline.catalog.embeddings import vector_literal
 
 
+# pgvector's upper bound for hnsw.ef_search.
+MAX_EF_SEARCH = 1000
+
+
 @dataclass(frozen=True)
 class Hit:
     document_id: str
@@ -27,6 +31,8 @@ def nearest_chunks(conn: Connection, set_id: int, dimensions: int, query: Sequen
         raise ValueError(f"query vector has {len(query)} dimensions, the embedding set has {dimensions}")
     # Literal ints (never user text) so the planner can match the set's partial HNSW index.
     distance = f"e.embedding::vector({int(dimensions)}) <=> CAST(:query AS vector({int(dimensions)}))"
+    # HNSW returns at most ef_search rows (40 by default): widen it to k for this transaction.
+    conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(40, int(k)), MAX_EF_SEARCH)}"))
     rows = conn.execute(text(
         f"SELECT c.document_id, d.source, c.page_start, c.page_end, c.heading_path, 1 - ({distance}), c.text "
         "FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id JOIN documents d ON d.id = c.document_id "

@@ -21,7 +21,7 @@ def uploads_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
                description="Registers partitions for newly uploaded documents and requests few runs for them.")
     def uploads_sensor(context: dg.SensorEvaluationContext, database: PostgresResource) -> dg.SensorResult:
         after = int(context.cursor or 0)
-        with database.engine.connect() as conn:
+        with database.engine.begin() as conn:
             queued = documents.queued_since(conn, after, MAX_DOCUMENTS_PER_TICK)
         if not queued:
             return dg.SensorResult(skip_reason="no newly registered documents")

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 from ingest_pipeline.database.bulk import insert_rows
 from ingest_pipeline.ids import chunk_id, text_hash
 from ingest_pipeline.models import Chunk
+from ingest_pipeline.statuses import DocumentStatus
 
 _FIELDS = "id, document_id, ordinal, text, text_hash, token_count, page_start, page_end, heading_path"
 
@@ -38,13 +39,14 @@ def stage(conn: Connection, document_id: str, chunks: Sequence[Chunk]) -> None:
 def pending(conn: Connection, document_ids: Sequence[str], set_id: int) -> list[StoredChunk]:
     """Chunks that need a vector in `set_id`: all staged ones, and live ones the set lacks."""
     rows = conn.execute(text(
-        "SELECT id, document_id, text, text_hash, token_count FROM staged_chunks WHERE document_id = ANY(:ids) "
+        "SELECT s.id, s.document_id, s.text, s.text_hash, s.token_count FROM staged_chunks s "
+        "JOIN documents d ON d.id = s.document_id AND d.status = ANY(:ready) WHERE s.document_id = ANY(:ids) "
         "UNION ALL "
         "SELECT c.id, c.document_id, c.text, c.text_hash, c.token_count FROM chunks c "
         "LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.set_id = :set "
         "WHERE c.document_id = ANY(:ids) AND e.chunk_id IS NULL "
         "ORDER BY 2, 1"
-    ), {"ids": list(document_ids), "set": set_id})
+    ), {"ids": list(document_ids), "set": set_id, "ready": [str(DocumentStatus.CHUNKED), str(DocumentStatus.EMBEDDED)]})
     return [StoredChunk(*row) for row in rows]
 
 

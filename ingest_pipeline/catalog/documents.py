@@ -41,6 +41,10 @@ class Document:
 
 
 _COLUMNS = ", ".join(f.name for f in fields(Document))
+# Intake numbers come from a sequence but become visible at commit, out of order. Writers of
+# intake_seq hold this lock shared; the sensor's read holds it exclusively, so it never moves its
+# cursor past a number whose transaction has not committed yet.
+_INTAKE_LOCK = 7_420_002
 
 
 def _document(row: Any) -> Document:
@@ -73,6 +77,7 @@ def insert(conn: Connection, **values: Any) -> bool:
     """Insert a document unless its id exists (a concurrent registration won); True if inserted."""
     names = ", ".join(values)
     placeholders = ", ".join(f":{name}" for name in values)
+    _hold_intake_lock(conn)
     inserted = conn.execute(
         text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING RETURNING id"),
         values,
@@ -114,6 +119,7 @@ def find_same_text(conn: Connection, document_id: str, text_hash: str) -> str | 
 
 def request_processing(conn: Connection, document_id: str) -> None:
     """Queue the document for the uploads sensor again (a new version, or a re-drive)."""
+    _hold_intake_lock(conn)
     conn.execute(text("UPDATE documents SET intake_seq = nextval('document_intake_seq') WHERE id = :id"),
                  {"id": document_id})
 
@@ -122,6 +128,7 @@ def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, in
     """(id, intake_seq, sha256) of documents queued after `after` that still await processing
     (new, a new version, or re-driven back to an earlier stage)."""
     settled = [str(DocumentStatus.EMBEDDED), str(DocumentStatus.FAILED), str(DocumentStatus.DUPLICATE)]
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INTAKE_LOCK})
     return [tuple(row) for row in conn.execute(text(
         "SELECT id, intake_seq, sha256 FROM documents WHERE intake_seq > :after AND status <> ALL(:settled) "
         "ORDER BY intake_seq LIMIT :limit"
@@ -130,3 +137,7 @@ def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, in
 
 def latest_intake_seq(conn: Connection) -> int:
     return conn.execute(text("SELECT coalesce(max(intake_seq), 0) FROM documents")).scalar_one()
+
+
+def _hold_intake_lock(conn: Connection) -> None:
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _INTAKE_LOCK})

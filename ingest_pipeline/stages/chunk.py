@@ -22,5 +22,6 @@ def chunk_document(engine: Engine, doc: Document, chunker: ChunkerResource) -> d
     with engine.begin() as conn:
         cut = chunker.cut(pages.read(conn, doc.id, clean=True))
         chunks.stage(conn, doc.id, cut)
-        documents.update(conn, doc.id, status=str(DocumentStatus.CHUNKED), chunk_key=chunk_key)
+        documents.update(conn, doc.id, status=str(DocumentStatus.CHUNKED), chunk_key=chunk_key,
+                         failed_stage=None, reason=None, attempts=0)
     return {"chunks": len(cut), "tokens": sum(c.token_count for c in cut)}

@@ -14,7 +14,7 @@ from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.openai_requests import ProviderConfigurationError, Usage
 from ingest_pipeline.resources.embedder import EmbedderResource
-from ingest_pipeline.stages.runner import UpToDate
+from ingest_pipeline.stages.runner import Superseded, UpToDate
 from ingest_pipeline.statuses import DocumentStatus
 
 
@@ -83,13 +83,22 @@ def publish_document(engine: Engine, doc: Document, embedding_pass: EmbeddingPas
         missing = hashes - embeddings.cached(conn, embedding_pass.set_id, hashes)
         if missing:
             raise RuntimeError(f"{len(missing)} chunk texts have no embedding yet: {embedding_pass.error}")
-        documents.get(conn, doc.id, lock=True)
+        _still_current(documents.get(conn, doc.id, lock=True), doc)
         count, tokens = chunks.publish(conn, doc.id)
         documents.update(conn, doc.id, status=str(DocumentStatus.EMBEDDED), chunk_count=count,
                          token_count=tokens, failed_stage=None, reason=None, attempts=0)
     new = hashes & embedding_pass.tokens_by_hash.keys()
     return {"chunks": count, "tokens": tokens, "embedded_texts": len(new),
             "embedded_tokens": sum(embedding_pass.tokens_by_hash[h] for h in new)}
+
+
+def _still_current(current: Document | None, seen: Document) -> None:
+    """Publishing chunks of a version that was replaced or deleted meanwhile would hide the new one."""
+    if current is None:
+        raise Superseded("deleted while it was being embedded")
+    if current.sha256 != seen.sha256 or current.status not in (DocumentStatus.CHUNKED, DocumentStatus.EMBEDDED):
+        raise Superseded(f"changed while it was being embedded (now version {current.version}, "
+                         f"{current.status}); the new version is queued")
 
 
 def _distinct_missing(pending: Sequence[StoredChunk], have: set[str]) -> list[StoredChunk]:

@@ -33,6 +33,10 @@ class UpToDate(Exception):
     """Raised by a handler when the document's stored result already matches its inputs."""
 
 
+class Superseded(Exception):
+    """Raised by a handler when the document changed (a new version, a delete) while it worked."""
+
+
 Handler = Callable[[Engine, Document], dict]
 
 
@@ -59,6 +63,8 @@ def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> O
         outcome.facts = handler(engine, doc)
     except UpToDate:
         outcome.state = UP_TO_DATE
+    except Superseded as superseded:
+        outcome.state, outcome.note = SKIPPED, str(superseded)
     except DocumentRejected as rejected:
         fail(engine, doc.id, stage, rejected.reason)
         outcome.state, outcome.note = FAILED, rejected.reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from ingest_pipeline.catalog import chunks, documents, pages
 from ingest_pipeline.catalog.documents import Document
@@ -29,13 +29,15 @@ def validate_document(engine: Engine, doc: Document, min_characters: int = DEFAU
     if verdict.reason:
         raise DocumentRejected(verdict.reason)
     with engine.begin() as conn:
-        documents.get(conn, doc.id, lock=True)  # serialise duplicate checks on this document
+        # Serialise documents with the same text, across runs, so only one of them is the original.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:h))"), {"h": verdict.text_hash})
         pages.store_clean(conn, doc.id, cleaned)
         original = documents.find_same_text(conn, doc.id, verdict.text_hash)
         status = DocumentStatus.DUPLICATE if original else DocumentStatus.VALIDATED
         if original:
             chunks.remove_all(conn, doc.id)  # a duplicate must not answer searches twice
         documents.update(conn, doc.id, status=str(status), text_hash=verdict.text_hash, duplicate_of=original,
-                         characters=verdict.characters, validate_key=validate_key)
+                         characters=verdict.characters, validate_key=validate_key,
+                         failed_stage=None, reason=None, attempts=0)
     preview = "\n\n".join(page.text for page in cleaned)[:PREVIEW_CHARACTERS]
     return {"characters": verdict.characters, "duplicate_of": original or "", "preview": preview}
