@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from ingest_pipeline.catalog import chunks, documents, embeddings
+from ingest_pipeline.ids import text_hash
 from ingest_pipeline.lifecycle import delete_document
 from ingest_pipeline.models import Chunk
 from ingest_pipeline.search import nearest_chunks
@@ -78,7 +79,6 @@ def test_search_returns_k_hits_beyond_the_hnsw_default_of_40(app, tmp_path):
     cut = [Chunk(i, f"chunk number {i}", 3, 1, 1) for i in range(600)]
     with app.engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, "test", "random", 8)
-        from ingest_pipeline.ids import text_hash
         embeddings.store(conn, set_id, [(text_hash(c.text), [rng.uniform(-1, 1) for _ in range(8)]) for c in cut])
         chunks.stage(conn, doc_id, cut)
         chunks.publish(conn, doc_id)

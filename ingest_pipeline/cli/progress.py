@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections import Counter
 
 from ingest_pipeline.statuses import PROGRESS, DocumentStatus
