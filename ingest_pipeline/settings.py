@@ -23,6 +23,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads and inbox)."),
     Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
     Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest upload the ingest API accepts, enforced while streaming."),
+    Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
     Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX)."),
     Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic) or `openai`."),
@@ -51,6 +52,7 @@ class Settings:
     sensor_interval: int
     api_token: str = field(repr=False)
     max_upload_mb: int
+    webhook_secret: str = field(repr=False)
     dagster_home: Path
     parser: str
     embedder: str
@@ -77,6 +79,7 @@ class Settings:
             sensor_interval=int(env["INGEST_SENSOR_INTERVAL"]),
             api_token=env["INGEST_API_TOKEN"],
             max_upload_mb=int(env["INGEST_MAX_UPLOAD_MB"]),
+            webhook_secret=env["INGEST_WEBHOOK_SECRET"],
             dagster_home=_path_or(env["DAGSTER_HOME"], home / "dagster"),
             parser=env["INGEST_PARSER"],
             embedder=env["INGEST_EMBEDDER"],

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
 
-from ingest_pipeline.api import routes_documents, routes_search, routes_uploads
+from ingest_pipeline.api import routes_documents, routes_search, routes_uploads, routes_webhooks
 from ingest_pipeline.api.context import ApiContext, require_token
 from ingest_pipeline.api.schemas import Problem
 from ingest_pipeline.application import Application
@@ -37,4 +37,6 @@ def create_app(app: Application, api_token: str | None = None,
     for router in (routes_uploads.router, routes_documents.router, routes_search.search_router):
         api.include_router(router, **guarded)
     api.include_router(routes_search.health_router)
+    # Signed by LlamaCloud with INGEST_WEBHOOK_SECRET instead of the bearer token.
+    api.include_router(routes_webhooks.router)
     return api

@@ -1,0 +1,262 @@
+"""Run the LlamaParse v2 simulator: its ASGI app, a foreground server, a background one for tests, and its CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ingest_pipeline.simulators.llamaparse_faults import JOB_PROBABILITIES, REQUEST_PROBABILITIES, ParseFaultConfig, ParseFaultInjector
+from ingest_pipeline.simulators.llamaparse_jobs import JobRunner, ParseJob, new_id
+from ingest_pipeline.simulators.llamaparse_stats import ParseStats
+from ingest_pipeline.simulators.llamaparse_webhooks import DeliverySettings, WebhookSender
+from ingest_pipeline.simulators.openai_api import _listening_socket, _probability, _wait_until_answering
+from ingest_pipeline.simulators.openai_protocol import ApiError
+
+__all__ = ["ParseFaultConfig", "ParseSimulatorConfig", "add_arguments", "create_app", "run", "running_llamaparse_simulator", "serve"]
+
+DEFAULT_PORT = 8200
+
+
+@dataclass
+class ParseSimulatorConfig:
+    """Start-up settings; `faults` and `stats` stay live objects the caller can read and change while it runs."""
+
+    api_key: str | None = None
+    project_id: str = "sim-project"
+    job_delay_seconds: float = 0.3
+    webhook_secret: str | None = None
+    webhook_backoff_seconds: tuple[float, ...] = (1.0, 2.0)
+    webhook_timeout_seconds: float = 30.0
+    faults: ParseFaultConfig = field(default_factory=ParseFaultConfig)
+    stats: ParseStats = field(default_factory=ParseStats)
+
+
+def _error(status: int, detail: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event | None = None) -> FastAPI:
+    """The simulator as an ASGI app: the v2 parse routes and v1 file upload, plus /_faults, /_stats and /_jobs.
+
+    Setting `stop` ends the job and webhook threads' waits (the background server sets it on exit).
+    """
+    config = ParseSimulatorConfig() if config is None else config
+    app = FastAPI(title="LlamaParse v2 simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    injector = ParseFaultInjector(config.faults)
+    delivery = DeliverySettings(config.webhook_backoff_seconds, config.webhook_timeout_seconds, config.webhook_secret)
+    sender = WebhookSender(delivery, config.stats, stop or threading.Event())
+    runner = JobRunner(config.stats, sender, config.job_delay_seconds)
+    files: dict[str, tuple[str, bytes]] = {}
+
+    @app.middleware("http")
+    async def auth_and_faults(request: Request, call_next):
+        if not request.url.path.startswith("/api/"):
+            return await call_next(request)
+        if config.api_key is not None and request.headers.get("authorization") != f"Bearer {config.api_key}":
+            config.stats.count("unauthorized")
+            return _error(401, "Invalid API key.")
+        status = injector.draw_request()
+        if status == 429:
+            config.stats.count("injected_429")
+            seconds = config.faults.retry_after_seconds
+            return _error(429, "Rate limit exceeded (simulated).", {"retry-after": f"{seconds:g}"})
+        if status == 500:
+            config.stats.count("injected_500")
+            return _error(500, "Internal server error (simulated).")
+        return await call_next(request)
+
+    def start_job(name: str, data: bytes, options: dict) -> JSONResponse:
+        webhooks = options.get("webhook_configurations") or []
+        if not isinstance(webhooks, list) or not all(isinstance(hook, dict) for hook in webhooks):
+            return _error(422, "webhook_configurations must be a list of objects.")
+        job = ParseJob(
+            id=new_id(), name=name, tier=options.get("tier"), data=data, webhooks=webhooks,
+            fate=injector.draw_job(), user_metadata=options.get("user_metadata"),
+        )
+        runner.start(job)
+        return JSONResponse(job.summary(config.project_id))
+
+    @app.post("/api/v2/parse/upload")
+    async def upload_and_parse(request: Request) -> JSONResponse:
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return _error(422, "A multipart 'file' part is required.")
+        try:
+            options = json.loads(form.get("configuration") or "{}")
+        except ValueError as error:
+            return _error(422, f"configuration is not JSON: {error}.")
+        if not isinstance(options, dict):
+            return _error(422, "configuration must be a JSON object.")
+        config.stats.count("uploads")
+        return start_job(upload.filename or "upload", await upload.read(), options)
+
+    @app.post("/api/v1/beta/files")
+    async def create_file(request: Request) -> JSONResponse:
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return _error(422, "A multipart 'file' part is required.")
+        file_id, name = new_id(), upload.filename or "upload"
+        files[file_id] = (name, await upload.read())
+        config.stats.count("files")
+        return JSONResponse({
+            "id": file_id, "name": name, "project_id": config.project_id, "purpose": form.get("purpose"),
+            "external_file_id": form.get("external_file_id"), "file_type": name.rpartition(".")[2] or None,
+        })
+
+    @app.post("/api/v2/parse")
+    async def parse_file(request: Request) -> JSONResponse:
+        try:
+            options = json.loads(await request.body() or b"{}")
+        except ValueError as error:
+            return _error(422, f"Body is not JSON: {error}.")
+        if not isinstance(options, dict) or options.get("file_id") not in files:
+            return _error(404 if isinstance(options, dict) and options.get("file_id") else 422, "Unknown or missing file_id.")
+        name, data = files[options["file_id"]]
+        return start_job(name, data, options)
+
+    @app.get("/api/v2/parse/{job_id}")
+    async def get_job(job_id: str, request: Request) -> JSONResponse:
+        job = runner.jobs.get(job_id)
+        if job is None:
+            return _error(404, f"Job {job_id} not found.")
+        config.stats.count("status_polls")
+        return JSONResponse(job.result(config.project_id, request.query_params.getlist("expand")))
+
+    @app.post("/api/v2/parse/{job_id}/cancel")
+    async def cancel_job(job_id: str) -> JSONResponse:
+        job = runner.jobs.get(job_id)
+        if job is None:
+            return _error(404, f"Job {job_id} not found.")
+        config.stats.count("cancels")
+        runner.cancel(job)
+        return JSONResponse(job.summary(config.project_id))
+
+    _add_test_routes(app, config, injector, runner)
+    return app
+
+
+def _add_test_routes(app: FastAPI, config: ParseSimulatorConfig, injector: ParseFaultInjector, runner: JobRunner) -> None:
+    """GET/POST /_faults (partial JSON; posting `seed` restarts its draws), GET /_stats, POST /_stats/reset, GET /_jobs."""
+
+    @app.get("/_faults")
+    async def get_faults() -> dict:
+        return config.faults.to_dict()
+
+    @app.post("/_faults")
+    async def set_faults(request: Request) -> JSONResponse:
+        try:
+            changes = json.loads(await request.body() or b"{}")
+            config.faults.update(changes)
+        except ValueError as error:
+            return _error(400, f"Invalid JSON: {error}.")
+        except ApiError as error:
+            return _error(400, error.message)
+        if "seed" in changes:
+            injector.reseed()
+        return JSONResponse(config.faults.to_dict())
+
+    @app.get("/_stats")
+    async def get_stats() -> dict:
+        return config.stats.snapshot()
+
+    @app.post("/_stats/reset")
+    async def reset_stats() -> dict:
+        config.stats.reset()
+        return config.stats.snapshot()
+
+    @app.get("/_jobs")
+    async def list_jobs() -> list:
+        return [
+            {"id": job.id, "name": job.name, "status": job.status, "error_message": job.error_message,
+             "fate": job.fate.outcome}
+            for job in list(runner.jobs.values())
+        ]
+
+
+def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ParseSimulatorConfig | None = None) -> None:
+    """Run the simulator in the foreground until interrupted."""
+    uvicorn.run(create_app(config), host=host, port=port, lifespan="off")
+
+
+@contextmanager
+def running_llamaparse_simulator(config: ParseSimulatorConfig | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve from a background thread on a free port; yields the base URL (host root, as the SDK's base_url wants)."""
+    stop = threading.Event()
+    listener = _listening_socket(host)
+    root_url = f"http://{f'[{host}]' if ':' in host else host}:{listener.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(config, stop), lifespan="off", loop="asyncio", log_config=None, log_level="warning",
+        timeout_graceful_shutdown=1,
+    ))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name=f"llamaparse-simulator-{root_url}", daemon=True
+    )
+    thread.start()
+    try:
+        _wait_until_answering(root_url, thread)
+        yield root_url
+    finally:
+        stop.set()
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+# (flag, ParseFaultConfig field, help): every fault setting but the seed and the two delays is a probability.
+_FAULT_FLAGS = tuple(
+    (f"--fault-{name.removeprefix('probability_').replace('_', '-')}", name, f"share of {kind} with this fault")
+    for names, kind in ((REQUEST_PROBABILITIES, "API requests"), (JOB_PROBABILITIES, "jobs"))
+    for name in names
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `ingest-pipeline simulate llamaparse`."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--api-key", help="accept only this bearer key, others get 401 (default: any key)")
+    parser.add_argument("--webhook-secret", help="sign webhooks with this secret when a job sets none of its own")
+    parser.add_argument("--job-delay", type=float, default=0.3, help="seconds a job spends PENDING, then RUNNING (default: %(default)s)")
+    parser.add_argument("--retry-after-seconds", type=float, default=1.0, help="wait advertised by injected 429s")
+    parser.add_argument("--webhook-delay-seconds", type=float, default=1.0, help="extra wait of a delayed webhook")
+    parser.add_argument("--seed", type=int, help="seed of the fault draws, to replay the same faults (default: random)")
+    for flag, name, meaning in _FAULT_FLAGS:
+        parser.add_argument(flag, dest=name, type=_probability, default=0.0, metavar="P", help=meaning)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with the parsed flags until interrupted; the faults stay adjustable through POST /_faults."""
+    faults = ParseFaultConfig(
+        retry_after_seconds=args.retry_after_seconds, webhook_delay_seconds=args.webhook_delay_seconds, seed=args.seed,
+        **{name: getattr(args, name) for _, name, _ in _FAULT_FLAGS},
+    )
+    try:
+        faults.validate()
+    except ApiError as error:
+        print(f"llamaparse simulator: {error.message}", file=sys.stderr)
+        return 2
+    serve(args.host, args.port, ParseSimulatorConfig(
+        api_key=args.api_key, webhook_secret=args.webhook_secret, job_delay_seconds=args.job_delay, faults=faults,
+    ))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llamaparse-simulator", description="Simulate the LlamaParse v2 API locally.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
