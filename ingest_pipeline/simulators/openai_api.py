@@ -152,13 +152,13 @@ def _wait_until_answering(root_url: str, thread: threading.Thread, timeout: floa
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not thread.is_alive():
-            raise RuntimeError("The OpenAI simulator stopped while starting.")
+            raise RuntimeError(f"The simulator at {root_url} stopped while starting.")
         try:
             httpx.get(f"{root_url}/_stats", timeout=1.0).raise_for_status()
             return
         except httpx.HTTPError:
             time.sleep(0.01)
-    raise RuntimeError(f"The OpenAI simulator did not answer at {root_url} within {timeout} s.")
+    raise RuntimeError(f"The simulator at {root_url} did not answer within {timeout} s.")
 
 
 # (flag, FaultConfig field, type, help): the fault flags map one to one onto FaultConfig.
