@@ -25,6 +25,8 @@ setup(
         "python-docx>=1.1",
         "charset-normalizer>=3.0",
         "openai>=1.40",
+        # LlamaParse through the official unified SDK (v2 parse API), not the deprecated llama-parse.
+        "llama-cloud>=2.0,<3",
         # The simulators (and the ingest API) are shipped in the package.
         "fastapi>=0.110",
         "uvicorn>=0.29",
