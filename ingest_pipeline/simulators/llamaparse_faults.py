@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import random
-import threading
 from dataclasses import dataclass
 
+from ingest_pipeline.simulators.seeded_draws import SeededDraws
 from ingest_pipeline.simulators.openai_faults import _is_integer, _is_number, _require
 
 # Drawn once per API request.
@@ -77,20 +76,8 @@ class JobFate:
     webhook_drop: bool = False
 
 
-class ParseFaultInjector:
+class ParseFaultInjector(SeededDraws):
     """Draws from one generator seeded by `ParseFaultConfig.seed`; every draw consumes a fixed count of numbers."""
-
-    def __init__(self, faults: ParseFaultConfig):
-        self.faults = faults
-        self._lock = threading.Lock()
-        self._random = random.Random(faults.seed)
-        self._seeded_with = faults.seed
-
-    def reseed(self) -> None:
-        """Restart the sequence, even for an unchanged seed, so a test can replay the same draws."""
-        with self._lock:
-            self._random.seed(self.faults.seed)
-            self._seeded_with = self.faults.seed
 
     def _rolls(self, names: tuple[str, ...]) -> dict[str, bool]:
         with self._lock:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import random
-import threading
 from dataclasses import dataclass
 
+from ingest_pipeline.simulators.seeded_draws import SeededDraws
 from ingest_pipeline.simulators.openai_protocol import ApiError
 
 _PROBABILITIES = ("probability_429", "probability_500", "probability_slow", "probability_malformed", "probability_drop")
@@ -70,20 +69,8 @@ class FaultDraw:
     malformed: bool = False
 
 
-class FaultInjector:
+class FaultInjector(SeededDraws):
     """Draws each request's faults from a generator seeded by `FaultConfig.seed`, so a seed replays a run."""
-
-    def __init__(self, faults: FaultConfig):
-        self.faults = faults
-        self._lock = threading.Lock()
-        self._random = random.Random(faults.seed)
-        self._seeded_with = faults.seed
-
-    def reseed(self) -> None:
-        """Restart the sequence, even for an unchanged seed, so a test can replay the same draws."""
-        with self._lock:
-            self._random.seed(self.faults.seed)
-            self._seeded_with = self.faults.seed
 
     def draw(self) -> FaultDraw:
         with self._lock:
