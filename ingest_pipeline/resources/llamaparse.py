@@ -1,0 +1,94 @@
+"""The LlamaParse resource: submit a file as an asynchronous parse job with signed webhooks, fetch its pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from llama_cloud import LlamaCloud
+from pydantic import Field, PrivateAttr
+
+from ingest_pipeline.models import Page
+from ingest_pipeline.webhook_events import PARSE_EVENTS
+
+WEBHOOK_PATH = "/webhooks/llamaparse"
+TIERS = ("fast", "cost_effective", "agentic", "agentic_plus")
+# Job statuses exactly as the v2 API spells them.
+PENDING, RUNNING, COMPLETED, FAILED, CANCELLED = "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"
+TERMINAL = (COMPLETED, FAILED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    job_id: str
+    status: str
+    tier: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """A job's state; for a finished job its good pages, and the numbers of pages that failed."""
+
+    status: str
+    pages: list[Page] = field(default_factory=list)
+    failed_pages: dict[int, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+
+class LlamaParseResource(dg.ConfigurableResource):
+    api_key: str = Field(description="LlamaCloud API key (LLAMA_CLOUD_API_KEY).")
+    base_url: str = Field(default="", description="API root; empty for LlamaCloud (LLAMA_CLOUD_BASE_URL).")
+    tier: str = Field(default="cost_effective", description=f"One of {', '.join(TIERS)}.")
+    version: str = Field(default="latest", description="Parser version.")
+    public_url: str = Field(default="", description="INGEST_PUBLIC_URL: where LlamaCloud reaches our API.")
+    webhook_secret: str = Field(default="", description="INGEST_WEBHOOK_SECRET: signs every webhook.")
+    max_retries: int = Field(default=2, description="SDK retries; job creation is not idempotent, keep it low.")
+    _client: LlamaCloud | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._client = self._build_client()
+
+    @property
+    def client(self) -> LlamaCloud:
+        if self._client is None:
+            self._client = self._build_client()
+        return self._client
+
+    def submit(self, path: Path, file_name: str) -> ParseJob:
+        """Start a parse job and return at once; completion arrives as a webhook (or a poll)."""
+        with open(path, "rb") as data:
+            job = self.client.parsing.create(tier=self.tier, version=self.version, upload_file=(file_name, data),
+                                             webhook_configurations=self._webhooks())
+        return ParseJob(job.id, job.status, self.tier)
+
+    def result(self, job_id: str) -> ParseResult:
+        """The job's status, with markdown per page once it is complete (page numbers kept)."""
+        response = self.client.parsing.get(job_id, expand=["markdown"])
+        job = response.job
+        if job.status != COMPLETED or response.markdown is None:
+            return ParseResult(job.status, error=job.error_message)
+        pages, failed = [], {}
+        for page in response.markdown.pages:
+            if getattr(page, "success", True) is False:
+                failed[page.page_number] = getattr(page, "error", None) or "the page could not be parsed"
+            else:
+                pages.append(Page(page.page_number, page.markdown or ""))
+        return ParseResult(job.status, pages, failed, job.error_message)
+
+    def _webhooks(self) -> list[dict]:
+        if not self.public_url:
+            return []  # no public URL: completion is found by polling
+        return [{"webhook_url": self.public_url.rstrip("/") + WEBHOOK_PATH, "webhook_events": list(PARSE_EVENTS),
+                 "webhook_signing_secret": self.webhook_secret, "webhook_output_format": "json"}]
+
+    def _build_client(self) -> LlamaCloud:
+        if self.tier not in TIERS:
+            raise ValueError(f"LlamaParse tier {self.tier!r} is not one of {', '.join(TIERS)}")
+        # base_url is always passed so that an unset variable can never send files to the real cloud.
+        return LlamaCloud(api_key=self.api_key, base_url=self.base_url or "https://api.cloud.llamaindex.ai",
+                          max_retries=self.max_retries)
