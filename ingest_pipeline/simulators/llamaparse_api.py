@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ingest_pipeline.simulators.control_routes import add_control_routes
 from ingest_pipeline.simulators.llamaparse_faults import JOB_PROBABILITIES, REQUEST_PROBABILITIES, ParseFaultConfig, ParseFaultInjector
 from ingest_pipeline.simulators.llamaparse_jobs import JobRunner, ParseJob, new_id
 from ingest_pipeline.simulators.llamaparse_stats import ParseStats
@@ -38,6 +39,12 @@ class ParseSimulatorConfig:
     webhook_timeout_seconds: float = 30.0
     faults: ParseFaultConfig = field(default_factory=ParseFaultConfig)
     stats: ParseStats = field(default_factory=ParseStats)
+
+
+def _file_part(form):
+    """The uploaded `file` part, or None when it is missing or is a plain form field."""
+    upload = form.get("file")
+    return None if upload is None or isinstance(upload, str) else upload
 
 
 def _error(status: int, detail: str, headers: dict | None = None) -> JSONResponse:
@@ -88,8 +95,8 @@ def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event
     @app.post("/api/v2/parse/upload")
     async def upload_and_parse(request: Request) -> JSONResponse:
         form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+        upload = _file_part(form)
+        if upload is None:
             return _error(422, "A multipart 'file' part is required.")
         try:
             options = json.loads(form.get("configuration") or "{}")
@@ -103,8 +110,8 @@ def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event
     @app.post("/api/v1/beta/files")
     async def create_file(request: Request) -> JSONResponse:
         form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+        upload = _file_part(form)
+        if upload is None:
             return _error(422, "A multipart 'file' part is required.")
         file_id, name = new_id(), upload.filename or "upload"
         files[file_id] = (name, await upload.read())
@@ -147,33 +154,8 @@ def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event
 
 
 def _add_test_routes(app: FastAPI, config: ParseSimulatorConfig, injector: ParseFaultInjector, runner: JobRunner) -> None:
-    """GET/POST /_faults (partial JSON; posting `seed` restarts its draws), GET /_stats, POST /_stats/reset, GET /_jobs."""
-
-    @app.get("/_faults")
-    async def get_faults() -> dict:
-        return config.faults.to_dict()
-
-    @app.post("/_faults")
-    async def set_faults(request: Request) -> JSONResponse:
-        try:
-            changes = json.loads(await request.body() or b"{}")
-            config.faults.update(changes)
-        except ValueError as error:
-            return _error(400, f"Invalid JSON: {error}.")
-        except ApiError as error:
-            return _error(400, error.message)
-        if "seed" in changes:
-            injector.reseed()
-        return JSONResponse(config.faults.to_dict())
-
-    @app.get("/_stats")
-    async def get_stats() -> dict:
-        return config.stats.snapshot()
-
-    @app.post("/_stats/reset")
-    async def reset_stats() -> dict:
-        config.stats.reset()
-        return config.stats.snapshot()
+    """The shared control routes (/_faults, /_stats), and GET /_jobs."""
+    add_control_routes(app, config.faults, config.stats, injector.reseed)
 
     @app.get("/_jobs")
     async def list_jobs() -> list:

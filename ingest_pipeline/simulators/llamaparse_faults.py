@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from ingest_pipeline.simulators.seeded_draws import SeededDraws
+from ingest_pipeline.simulators.seeded_draws import LiveFaultSettings, SeededDraws
 from ingest_pipeline.simulators.openai_faults import _is_integer, _is_number, _require
 
 # Drawn once per API request.
@@ -19,7 +18,7 @@ JOB_PROBABILITIES = (
 
 
 @dataclass
-class ParseFaultConfig:
+class ParseFaultConfig(LiveFaultSettings):
     """Live fault settings, read on every request and every new job, so POST /_faults applies at once.
 
     A job's outcome is decided in this order: never finishes, FAILED, CANCELLED, partial, else COMPLETED.
@@ -39,20 +38,6 @@ class ParseFaultConfig:
     probability_webhook_unsigned: float = 0.0
     probability_webhook_drop: float = 0.0
     seed: int | None = None
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def update(self, changes: object) -> None:
-        """Apply a partial JSON update in place, all or nothing (raises the OpenAI simulator's ApiError on bad input)."""
-        candidate = dataclasses.replace(self)
-        _require("settings", isinstance(changes, dict), "a JSON object")
-        for name, value in changes.items():
-            _require(name, name in self.__dataclass_fields__, "a known fault setting")
-            setattr(candidate, name, value)
-        candidate.validate()
-        for name in changes:
-            setattr(self, name, getattr(candidate, name))
 
     def validate(self) -> None:
         for name in REQUEST_PROBABILITIES + JOB_PROBABILITIES:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import socket
 import sys
@@ -14,9 +13,9 @@ from typing import Iterator, Sequence
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from ingest_pipeline.simulators.control_routes import add_control_routes
 from ingest_pipeline.simulators.openai_embeddings import CONNECTION_KEY, ConnectionFate, EmbeddingsEndpoint, SimulatorConfig
 from ingest_pipeline.simulators.openai_faults import FaultConfig
 from ingest_pipeline.simulators.openai_protocol import ApiError
@@ -62,46 +61,10 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     embeddings = EmbeddingsEndpoint(config)
     app.add_api_route("/v1/embeddings", embeddings, methods=["POST"])
     # The test-facing side lives outside /v1, so no OpenAI client ever reaches it.
-    _add_fault_routes(app, config, embeddings)
-    _add_stats_routes(app, config)
+    add_control_routes(app, config.faults, config.stats, embeddings.injector.reseed)
     # Adding the same filter object twice is a no-op, so every app can ask for it.
     logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
     return app
-
-
-def _add_fault_routes(app: FastAPI, config: SimulatorConfig, embeddings: EmbeddingsEndpoint) -> None:
-    """GET /_faults shows the live fault settings; POST /_faults changes some of them (partial JSON)."""
-
-    @app.get("/_faults")
-    async def get_faults() -> dict:
-        return config.faults.to_dict()
-
-    @app.post("/_faults")
-    async def set_faults(request: Request) -> Response:
-        try:
-            changes = json.loads(await request.body() or b"{}")
-            config.faults.update(changes)
-        except ValueError as error:
-            return JSONResponse(ApiError(400, f"Invalid JSON: {error}.").body(), status_code=400)
-        except ApiError as error:
-            return JSONResponse(error.body(), status_code=error.status)
-        if "seed" in changes:
-            # Posting a seed, even the current one, restarts its sequence: a test can replay a run.
-            embeddings.injector.reseed()
-        return JSONResponse(config.faults.to_dict())
-
-
-def _add_stats_routes(app: FastAPI, config: SimulatorConfig) -> None:
-    """GET /_stats shows the counts; POST /_stats/reset zeroes them (the rate-limit window is not reset)."""
-
-    @app.get("/_stats")
-    async def get_stats() -> dict:
-        return config.stats.snapshot()
-
-    @app.post("/_stats/reset")
-    async def reset_stats() -> dict:
-        config.stats.reset()
-        return config.stats.snapshot()
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: SimulatorConfig | None = None) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from ingest_pipeline.simulators.seeded_draws import SeededDraws
+from ingest_pipeline.simulators.seeded_draws import LiveFaultSettings, SeededDraws
 from ingest_pipeline.simulators.openai_protocol import ApiError
 
 _PROBABILITIES = ("probability_429", "probability_500", "probability_slow", "probability_malformed", "probability_drop")
 
 
 @dataclass
-class FaultConfig:
+class FaultConfig(LiveFaultSettings):
     """Live fault settings: the running simulator reads them on every request, so changes apply at once.
 
     Each probability is drawn independently per request. `fail_first_n` counts down as requests fail.
@@ -29,22 +28,6 @@ class FaultConfig:
     fail_first_n: int = 0
     fail_status: int = 500
     seed: int | None = None
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def update(self, changes: object) -> None:
-        """Apply a partial JSON update in place, all or nothing, so the shared object is never half-changed."""
-        if not isinstance(changes, dict):
-            raise ApiError(400, "Fault settings must be a JSON object.")
-        candidate = dataclasses.replace(self)
-        for name, value in changes.items():
-            if name not in self.__dataclass_fields__:
-                raise ApiError(400, f"Unknown fault setting {name!r}.", param=name)
-            setattr(candidate, name, value)
-        candidate.validate()
-        for name in changes:
-            setattr(self, name, getattr(candidate, name))
 
     def validate(self) -> None:
         for name in _PROBABILITIES:
