@@ -4,12 +4,14 @@
 class DocumentRejected(Exception):
     """The document itself cannot go on (bad bytes, unsupported type, empty text): never retried.
 
-    `reason` is written for the person who uploaded the file, not for a developer.
+    `reason` is written for the person who uploaded the file, not for a developer. `restart_stage`
+    names an earlier stage when a re-drive must start there (a failed parse job is submitted again).
     """
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, restart_stage: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.restart_stage = restart_stage
 
 
 class TransientFailure(Exception):

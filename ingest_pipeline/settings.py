@@ -25,7 +25,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest upload the ingest API accepts, enforced while streaming."),
     Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
-    Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX)."),
+    Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX) or `llamaparse`."),
+    Variable("LLAMA_CLOUD_API_KEY", "", "LlamaCloud API key (with `llamaparse`); read by Dagster as an EnvVar."),
+    Variable("LLAMA_CLOUD_BASE_URL", "", "LlamaCloud API root, e.g. a simulator's `http://127.0.0.1:8200`. Empty: api.cloud.llamaindex.ai."),
+    Variable("INGEST_LLAMAPARSE_TIER", "cost_effective", "LlamaParse tier: `fast`, `cost_effective`, `agentic` or `agentic_plus`."),
+    Variable("INGEST_LLAMAPARSE_VERSION", "latest", "LlamaParse parser version."),
+    Variable("INGEST_PUBLIC_URL", "", "Public HTTPS root of the ingest API, for LlamaParse webhooks. Empty: no webhooks, jobs are polled."),
+    Variable("INGEST_PARSE_POLL_AFTER", "120", "Seconds without news before a parse job is polled through the API."),
+    Variable("INGEST_PARSE_STUCK_AFTER", "1800", "Seconds after which an unfinished parse job is submitted again."),
+    Variable("INGEST_PARSE_MAX_SUBMISSIONS", "3", "Submissions of one file before it is failed as never finishing."),
     Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic) or `openai`."),
     Variable("INGEST_EMBEDDING_MODEL", "text-embedding-3-small", "OpenAI embedding model (with `openai`)."),
     Variable("INGEST_EMBEDDING_DIMENSIONS", "", "Vector dimensions. Empty: the embedder's default (hashing: 512; OpenAI: the model's)."),
@@ -55,6 +63,14 @@ class Settings:
     webhook_secret: str = field(repr=False)
     dagster_home: Path
     parser: str
+    llama_cloud_api_key: str = field(repr=False)
+    llama_cloud_base_url: str
+    llamaparse_tier: str
+    llamaparse_version: str
+    public_url: str
+    parse_poll_after: float
+    parse_stuck_after: float
+    parse_max_submissions: int
     embedder: str
     embedding_model: str
     embedding_dimensions: int | None
@@ -82,6 +98,14 @@ class Settings:
             webhook_secret=env["INGEST_WEBHOOK_SECRET"],
             dagster_home=_path_or(env["DAGSTER_HOME"], home / "dagster"),
             parser=env["INGEST_PARSER"],
+            llama_cloud_api_key=env["LLAMA_CLOUD_API_KEY"],
+            llama_cloud_base_url=env["LLAMA_CLOUD_BASE_URL"],
+            llamaparse_tier=env["INGEST_LLAMAPARSE_TIER"],
+            llamaparse_version=env["INGEST_LLAMAPARSE_VERSION"],
+            public_url=env["INGEST_PUBLIC_URL"],
+            parse_poll_after=float(env["INGEST_PARSE_POLL_AFTER"]),
+            parse_stuck_after=float(env["INGEST_PARSE_STUCK_AFTER"]),
+            parse_max_submissions=int(env["INGEST_PARSE_MAX_SUBMISSIONS"]),
             embedder=env["INGEST_EMBEDDER"],
             embedding_model=env["INGEST_EMBEDDING_MODEL"],
             embedding_dimensions=_int_or_none(env["INGEST_EMBEDDING_DIMENSIONS"]),

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class DocumentStatus(StrEnum):
     REGISTERED = "registered"
+    SUBMITTED = "submitted"
     PARSED = "parsed"
     VALIDATED = "validated"
     CHUNKED = "chunked"
@@ -19,6 +20,7 @@ class Stage(StrEnum):
     """The asset names, which are also what `failed_stage` records."""
 
     RAW_DOCUMENT = "raw_document"
+    PARSE_JOB = "parse_job"
     PARSED_TEXT = "parsed_text"
     VALIDATED_CONTENT = "validated_content"
     CHUNKS = "chunks"
@@ -28,6 +30,7 @@ class Stage(StrEnum):
 # The status each stage leaves behind when it succeeds, in pipeline order.
 STAGE_OUTPUT: dict[Stage, DocumentStatus] = {
     Stage.RAW_DOCUMENT: DocumentStatus.REGISTERED,
+    Stage.PARSE_JOB: DocumentStatus.SUBMITTED,
     Stage.PARSED_TEXT: DocumentStatus.PARSED,
     Stage.VALIDATED_CONTENT: DocumentStatus.VALIDATED,
     Stage.CHUNKS: DocumentStatus.CHUNKED,

@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass
 
 SIGNATURE_HEADER = "LC-Signature"
+# The `source` recorded with LlamaParse's events.
+LLAMAPARSE = "llamaparse"
 _SIGNATURE_PREFIX = "sha256="
-# The parse events a job's webhook configuration subscribes to.
-PARSE_EVENTS = ("parse.success", "parse.error", "parse.partial_success", "parse.cancelled")
 
 
 class InvalidEvent(ValueError):

@@ -71,7 +71,7 @@ def test_blocking_check_stops_chunks_and_embeddings_for_a_rejected_document(app,
     assert check.check_name == "usable_text" and not check.passed
     assert check.severity.value == "ERROR"
     executed = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
-    assert executed == {"raw_document", "parsed_text", "validated_content"}
+    assert executed == {"raw_document", "parse_job", "parsed_text", "validated_content"}
     doc = _status(app, doc_id)
     assert doc.status is DocumentStatus.FAILED and "characters" in doc.reason
 

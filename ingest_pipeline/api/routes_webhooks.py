@@ -8,10 +8,9 @@ from pydantic import BaseModel
 
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.catalog import webhook_log
-from ingest_pipeline.webhook_events import SIGNATURE_HEADER, InvalidEvent, parse_event, signature_is_valid
+from ingest_pipeline.webhook_events import LLAMAPARSE, SIGNATURE_HEADER, InvalidEvent, parse_event, signature_is_valid
 
 router = APIRouter(tags=["webhooks"])
-LLAMAPARSE = "llamaparse"
 
 
 class WebhookReceipt(BaseModel):

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from ingest_pipeline.assets.policies import EMBEDDING_POOL, INGEST_GROUP, documents_partitions, single_run_backfill, transient_retry
+from ingest_pipeline.assets.policies import EMBEDDING_POOL, INGEST_GROUP, PARSE_POOL, documents_partitions, single_run_backfill, transient_retry
 from ingest_pipeline.assets.reporting import embedding_metadata, stage_result
 from ingest_pipeline.assets.validation_check import USABLE_TEXT_CHECK, usable_text_result
 from ingest_pipeline.openai_requests import ProviderConfigurationError
@@ -14,7 +14,7 @@ from ingest_pipeline.resources.embedder import EmbedderResource
 from ingest_pipeline.resources.parser import ParserResource
 from ingest_pipeline.stages.chunk import chunk_document
 from ingest_pipeline.stages.embed import embed_pending, publish_document
-from ingest_pipeline.stages.parse import check_raw_document, parse_document
+from ingest_pipeline.stages.parse import check_raw_document, parse_document, submit_document
 from ingest_pipeline.stages.runner import run_stage
 from ingest_pipeline.stages.validate import validate_document
 from ingest_pipeline.statuses import Stage
@@ -31,7 +31,18 @@ def raw_document(context: dg.AssetExecutionContext, database: PostgresResource,
     return stage_result(context, run_stage(database.engine, Stage.RAW_DOCUMENT, context.partition_keys, check))
 
 
-@dg.asset(**_common, deps=[raw_document], kinds={"postgres"}, description="Text of every page, as Markdown-like text.")
+@dg.asset(**_common, deps=[raw_document], kinds={"llamaindex"}, pool=PARSE_POOL,
+          description="The document handed to its parser: a LlamaParse job submitted (with signed webhooks) "
+                      "and not waited for, or nothing to do for the local parser.")
+def parse_job(context: dg.AssetExecutionContext, database: PostgresResource,
+              storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
+    def submit(engine, doc):
+        return submit_document(engine, doc, storage.store, parser)
+    return stage_result(context, run_stage(database.engine, Stage.PARSE_JOB, context.partition_keys, submit))
+
+
+@dg.asset(**_common, deps=[parse_job], kinds={"postgres"},
+          description="Text of every page, as Markdown: parsed locally, or fetched once the parse job finished.")
 def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
                 storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
     def parse(engine, doc):
@@ -74,4 +85,4 @@ def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
     return result
 
 
-document_assets = [raw_document, parsed_text, validated_content, chunks, embeddings]
+document_assets = [raw_document, parse_job, parsed_text, validated_content, chunks, embeddings]

@@ -16,3 +16,6 @@ INGEST_GROUP = "ingest"
 
 # Steps that call the embedding provider share one Dagster pool (limit set in the instance config).
 EMBEDDING_POOL = "openai"
+
+# Steps that submit to the parse service share one pool, so many runs cannot flood it with uploads.
+PARSE_POOL = "llamaparse"

@@ -38,6 +38,8 @@ class Document:
     created_at: datetime
     updated_at: datetime
     intake_seq: int
+    parse_job_id: str | None
+    page_errors: dict
 
 
 _COLUMNS = ", ".join(f.name for f in fields(Document))

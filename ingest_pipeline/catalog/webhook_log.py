@@ -21,3 +21,16 @@ def record(conn: Connection, source: str, event: WebhookEvent, body: bytes) -> b
     ), {"id": event.event_id, "source": source, "type": event.event_type, "job": event.job_id,
         "sent": event.timestamp, "body": json.dumps(payload)}).first()
     return inserted is not None
+
+
+def unconsumed(conn: Connection, source: str, limit: int) -> list[tuple[str, str, str]]:
+    """(event_id, event_type, job_id) of events no sensor has taken yet, oldest first, locked for this
+    transaction (concurrent readers skip them)."""
+    return [tuple(row) for row in conn.execute(text(
+        "SELECT event_id, event_type, job_id FROM webhook_events WHERE consumed_at IS NULL AND source = :source "
+        "ORDER BY received_at LIMIT :limit FOR UPDATE SKIP LOCKED"), {"source": source, "limit": limit})]
+
+
+def consume(conn: Connection, event_id: str, outcome: str) -> None:
+    conn.execute(text("UPDATE webhook_events SET consumed_at = now(), outcome = :outcome WHERE event_id = :id"),
+                 {"id": event_id, "outcome": outcome})

@@ -88,9 +88,29 @@ def process_documents(app: Application, ids: list[str], show_progress: bool) -> 
         return
     with ProgressReporter(app, pending, enabled=show_progress):
         results = launch_ingest(app.settings.dagster_home, pending, app.resources)
+        results += _finish_parse_jobs(app, pending)
     for result in results:
         if not result.success:
             print(f"run {result.run_id} failed: {_run_error(result)}", file=sys.stderr)
+
+
+def _finish_parse_jobs(app: Application, ids: list[str]) -> list:
+    """With a parser service, wait for the jobs the first run submitted, then run the rest; stuck
+    jobs are submitted again by the next run, up to the parser's limit."""
+    from ingest_pipeline.parse_tracking import wait_for_jobs
+    from ingest_pipeline.resources.parser import AsynchronousParser
+    from ingest_pipeline.runs import launch_ingest
+
+    parser, results = app.resources["parser"], []
+    if not isinstance(parser, AsynchronousParser):
+        return results
+    for _ in range(parser.max_submissions + 1):
+        waiting = [doc.id for doc, _ in app.documents(ids) if doc.status is DocumentStatus.SUBMITTED]
+        if not waiting:
+            break
+        wait_for_jobs(app.engine, parser, waiting)
+        results += launch_ingest(app.settings.dagster_home, waiting, app.resources)
+    return results
 
 
 def _run_error(result) -> str:

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from llama_cloud import LlamaCloud
+from llama_cloud import LlamaCloud, NotFoundError
 from pydantic import Field, PrivateAttr
 
 from ingest_pipeline.models import Page
-from ingest_pipeline.webhook_events import PARSE_EVENTS
+from ingest_pipeline.parse_job_status import COMPLETED, PARSE_EVENTS
+from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound, JobStatus, ParseJob, ParseResult
 
 WEBHOOK_PATH = "/webhooks/llamaparse"
 TIERS = ("fast", "cost_effective", "agentic", "agentic_plus")
-# Job statuses exactly as the v2 API spells them.
-PENDING, RUNNING, COMPLETED, FAILED, CANCELLED = "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"
-TERMINAL = (COMPLETED, FAILED, CANCELLED)
+DEFAULT_BASE_URL = "https://api.cloud.llamaindex.ai"
 
 
-@dataclass(frozen=True)
-class ParseJob:
-    job_id: str
-    status: str
-    tier: str
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    """A job's state; for a finished job its good pages, and the numbers of pages that failed."""
-
-    status: str
-    pages: list[Page] = field(default_factory=list)
-    failed_pages: dict[int, str] = field(default_factory=dict)
-    error: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
-
-
-class LlamaParseResource(dg.ConfigurableResource):
+class LlamaParseResource(AsynchronousParser):
     api_key: str = Field(description="LlamaCloud API key (LLAMA_CLOUD_API_KEY).")
     base_url: str = Field(default="", description="API root; empty for LlamaCloud (LLAMA_CLOUD_BASE_URL).")
     tier: str = Field(default="cost_effective", description=f"One of {', '.join(TIERS)}.")
@@ -52,6 +29,10 @@ class LlamaParseResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._client = self._build_client()
+
+    @property
+    def fingerprint(self) -> str:
+        return f"llamaparse-{self.tier}-{self.version}"
 
     @property
     def client(self) -> LlamaCloud:
@@ -66,19 +47,36 @@ class LlamaParseResource(dg.ConfigurableResource):
                                              webhook_configurations=self._webhooks())
         return ParseJob(job.id, job.status, self.tier)
 
+    def status(self, job_id: str) -> JobStatus:
+        job = self._get(job_id).job
+        return JobStatus(job.status, job.error_message)
+
     def result(self, job_id: str) -> ParseResult:
         """The job's status, with markdown per page once it is complete (page numbers kept)."""
-        response = self.client.parsing.get(job_id, expand=["markdown"])
+        response = self._get(job_id, expand=["markdown"])
         job = response.job
         if job.status != COMPLETED or response.markdown is None:
-            return ParseResult(job.status, error=job.error_message)
+            return ParseResult(job.status, job.error_message)
         pages, failed = [], {}
         for page in response.markdown.pages:
             if getattr(page, "success", True) is False:
                 failed[page.page_number] = getattr(page, "error", None) or "the page could not be parsed"
             else:
                 pages.append(Page(page.page_number, page.markdown or ""))
-        return ParseResult(job.status, pages, failed, job.error_message)
+        return ParseResult(job.status, job.error_message, pages=pages, failed_pages=failed)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop paying for a job we gave up on; a job that already ended or is unknown is fine."""
+        try:
+            self.client.parsing.cancel(job_id)
+        except NotFoundError:
+            pass
+
+    def _get(self, job_id: str, expand: list[str] | None = None):
+        try:
+            return self.client.parsing.get(job_id, expand=expand) if expand else self.client.parsing.get(job_id)
+        except NotFoundError as error:
+            raise JobNotFound(f"LlamaParse does not know job {job_id}") from error
 
     def _webhooks(self) -> list[dict]:
         if not self.public_url:
@@ -90,5 +88,4 @@ class LlamaParseResource(dg.ConfigurableResource):
         if self.tier not in TIERS:
             raise ValueError(f"LlamaParse tier {self.tier!r} is not one of {', '.join(TIERS)}")
         # base_url is always passed so that an unset variable can never send files to the real cloud.
-        return LlamaCloud(api_key=self.api_key, base_url=self.base_url or "https://api.cloud.llamaindex.ai",
-                          max_retries=self.max_retries)
+        return LlamaCloud(api_key=self.api_key, base_url=self.base_url or DEFAULT_BASE_URL, max_retries=self.max_retries)

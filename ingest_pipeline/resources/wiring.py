@@ -9,12 +9,15 @@ from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
 from ingest_pipeline.resources.embedder import HASHING_DEFAULT_DIMENSIONS, EmbedderResource, HashingEmbedder
+from ingest_pipeline.resources.llamaparse import LlamaParseResource
 from ingest_pipeline.resources.openai_embedder import OpenAIEmbedder
 from ingest_pipeline.resources.parser import LocalParser, ParserResource
 from ingest_pipeline.settings import Settings
 
-PARSERS = ("local",)
+PARSERS = ("local", "llamaparse")
 EMBEDDERS = ("hashing", "openai")
+
+
 class ConfigurationError(ValueError):
     pass
 
@@ -28,15 +31,26 @@ def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> di
         "database": database,
         "storage": storage,
         "inbox": InboxResource(folder=str(settings.inbox_dir), database=database, storage=storage),
-        "parser": build_parser(settings),
+        "parser": build_parser(settings, secrets_as_env_vars),
         "chunker": ChunkerResource(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap),
         "embedder": build_embedder(settings, database, secrets_as_env_vars),
     }
 
 
-def build_parser(settings: Settings) -> ParserResource:
+def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> ParserResource:
     if settings.parser == "local":
         return LocalParser(max_pages=settings.max_pages)
+    if settings.parser == "llamaparse":
+        return LlamaParseResource(
+            api_key=dg.EnvVar("LLAMA_CLOUD_API_KEY") if secrets_as_env_vars else settings.llama_cloud_api_key,
+            base_url=settings.llama_cloud_base_url, tier=settings.llamaparse_tier, version=settings.llamaparse_version,
+            public_url=settings.public_url,
+            # Optional (no public URL, no webhooks): an EnvVar of an unset variable would fail every run.
+            webhook_secret=(dg.EnvVar("INGEST_WEBHOOK_SECRET") if secrets_as_env_vars and settings.webhook_secret
+                            else settings.webhook_secret),
+            poll_after_seconds=settings.parse_poll_after, stuck_after_seconds=settings.parse_stuck_after,
+            max_submissions=settings.parse_max_submissions,
+        )
     raise ConfigurationError(f"INGEST_PARSER={settings.parser!r} is not a parser; choose one of {', '.join(PARSERS)}")
 
 

@@ -12,13 +12,13 @@ from pathlib import Path, PurePath
 
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.extraction import extract_pages, sniff_file
+from ingest_pipeline.parse_job_status import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, TERMINAL
 from ingest_pipeline.simulators.llamaparse_faults import JobFate
 from ingest_pipeline.simulators.llamaparse_stats import ParseStats
 from ingest_pipeline.simulators.llamaparse_webhooks import WebhookSender
 
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 PARTIAL_PAGE_ERROR = "Simulated page failure (partial_success fault)."
-_STATUS_OF_OUTCOME = {"completed": "COMPLETED", "partial": "COMPLETED", "failed": "FAILED", "cancelled": "CANCELLED"}
+_STATUS_OF_OUTCOME = {"completed": COMPLETED, "partial": COMPLETED, "failed": FAILED, "cancelled": CANCELLED}
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ParseJob:
     webhooks: list[dict]
     fate: JobFate
     user_metadata: dict | None = None
-    status: str = "PENDING"
+    status: str = PENDING
     error_message: str | None = None
     # (page_number, text, error): error is None for a page that parsed.
     pages: list[tuple[int, str, str | None]] = field(default_factory=list)
@@ -49,7 +49,7 @@ class ParseJob:
     def result(self, project_id: str, expand: list[str]) -> dict:
         """GET /api/v2/parse/{id}: the job, plus the expanded content once it has COMPLETED."""
         body: dict = {"job": self.summary(project_id)}
-        if self.status != "COMPLETED":
+        if self.status != COMPLETED:
             return body
         parsed = [(number, text) for number, text, error in self.pages if error is None]
         if "markdown" in expand:
@@ -91,9 +91,9 @@ class JobRunner:
         if self.sender.stop.wait(self.delay_seconds):
             return
         with self._lock:
-            if job.status != "PENDING":
+            if job.status != PENDING:
                 return
-            job.status, job.updated_at, job.running_since = "RUNNING", _now(), time.time()
+            job.status, job.updated_at, job.running_since = RUNNING, _now(), time.time()
         if job.fate.outcome == "never":
             return
         pages, reason = _parse(job.name, job.data)

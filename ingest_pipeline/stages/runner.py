@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.statuses import Stage, is_ready_for
+from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
 
 # Failed attempts of one document at an unexpected error before it is failed for good.
 MAX_ATTEMPTS = 3
 
-DONE, UP_TO_DATE, SKIPPED, FAILED, RETRY = "done", "up to date", "skipped", "failed", "will retry"
+DONE, UP_TO_DATE, SKIPPED, WAITING, FAILED, RETRY = "done", "up to date", "skipped", "waiting", "failed", "will retry"
 
 
 @dataclass
@@ -31,6 +31,10 @@ class Outcome:
 
 class UpToDate(Exception):
     """Raised by a handler when the document's stored result already matches its inputs."""
+
+
+class Waiting(Exception):
+    """Raised by a handler when the document waits on work outside the run (a parse job)."""
 
 
 class Superseded(Exception):
@@ -65,8 +69,10 @@ def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> O
         outcome.state = UP_TO_DATE
     except Superseded as superseded:
         outcome.state, outcome.note = SKIPPED, str(superseded)
+    except Waiting as waiting:
+        outcome.state, outcome.note = WAITING, str(waiting)
     except DocumentRejected as rejected:
-        fail(engine, doc.id, stage, rejected.reason)
+        fail(engine, doc.id, Stage(rejected.restart_stage or stage), rejected.reason)
         outcome.state, outcome.note = FAILED, rejected.reason
     except Exception as error:  # anything else may pass: count it and let the step retry
         outcome.state, outcome.note = _count_attempt(engine, stage, doc.id, error)
@@ -93,6 +99,8 @@ def _count_attempt(engine: Engine, stage: Stage, document_id: str, error: Except
 def _why_not_ready(doc: Document) -> str:
     if doc.reason and doc.failed_stage:
         return f"{doc.status} at {doc.failed_stage}: {doc.reason} (re-drive with `ingest-pipeline retry`)"
+    if doc.status is DocumentStatus.SUBMITTED and doc.parse_job_id:
+        return f"waiting for parse job {doc.parse_job_id}"
     if doc.duplicate_of:
         return f"duplicate of {doc.duplicate_of}"
     return f"waiting: status is {doc.status}"
