@@ -20,7 +20,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_DATABASE_URL", "", "Postgres URL (needs pgvector). Empty: start the embedded Postgres under INGEST_HOME/pgdata."),
     Variable("INGEST_STORAGE_DIR", "", "Content-addressed document store. Empty: INGEST_HOME/storage."),
     Variable("INGEST_INBOX", "", "Inbox folder watched by `inbox_sensor`. Empty: INGEST_HOME/inbox."),
-    Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads and inbox)."),
+    Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads, inbox and parse completion)."),
     Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
     Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest upload the ingest API accepts, enforced while streaming."),
     Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
