@@ -1,4 +1,4 @@
-"""The code location loads and has the shape users rely on: five partitioned assets in a chain, in-process runs."""
+"""The code location loads and has the shape users rely on: six partitioned assets in a chain, in-process runs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def test_definitions_validate():
     dg.Definitions.validate_loadable(defs)
 
 
-def test_the_five_assets_form_one_chain_partitioned_by_documents():
+def test_the_stage_assets_form_one_chain_partitioned_by_documents():
     graph = defs.resolve_asset_graph()
     names = [stage.value for stage in STAGES]
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(names)

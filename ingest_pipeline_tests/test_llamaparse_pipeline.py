@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import httpx
@@ -187,3 +188,24 @@ def test_the_ingest_command_waits_for_its_parse_jobs_and_finishes_them(environme
         rows = [json.loads(line) for line in result.stdout.splitlines()]
         assert [row["status"] for row in rows] == ["embedded", "embedded"]
         assert stack.simulator.stats.snapshot()["jobs_created"] == 2
+
+
+def test_request_and_webhook_faults_at_a_rate_still_embed_every_document_once(environment, instance, tmp_path):
+    with llamaparse_stack(environment, INGEST_PARSE_POLL_AFTER="1") as stack:
+        stack.simulator.faults.update({
+            "seed": 7, "probability_429": 0.2, "probability_500": 0.2, "retry_after_seconds": 0.05,
+            "probability_webhook_unsigned": 0.3, "probability_webhook_delay": 0.3, "webhook_delay_seconds": 0.5,
+            "probability_webhook_duplicate": 0.3, "probability_webhook_out_of_order": 0.3})
+        ids = _submit(stack, instance, tmp_path, {f"{i}.txt": paragraph(f"archipelago {i}", 20) for i in range(8)})
+        for _ in range(20):
+            if {_doc(stack.app, i).status for i in ids} == {DocumentStatus.EMBEDDED}:
+                break
+            _complete(stack, instance)
+            time.sleep(0.5)
+        assert {_doc(stack.app, i).status for i in ids} == {DocumentStatus.EMBEDDED}
+        stats = stack.simulator.stats.snapshot()
+        assert stats["jobs_created"] == 8 and stats.get("injected_429", 0) + stats.get("injected_500", 0) > 0
+        chunks = count(stack.app, "SELECT count(*) FROM chunks")
+        assert chunks == count(stack.app, "SELECT sum(chunk_count) FROM documents") == \
+            count(stack.app, "SELECT count(*) FROM chunk_embeddings")
+        assert count(stack.app, "SELECT count(*) FROM parse_jobs") == 8

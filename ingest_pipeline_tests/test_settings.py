@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from ingest_pipeline.resources.llamaparse import LlamaParseResource
 from ingest_pipeline.resources.openai_embedder import OpenAIEmbedder
 from ingest_pipeline.resources.wiring import ConfigurationError, build_resources
 from ingest_pipeline.settings import VARIABLES, Settings
@@ -41,3 +43,17 @@ def test_openai_resources_take_model_and_dimensions(tmp_path):
 def test_an_unknown_provider_is_a_clear_error(tmp_path, name, value):
     with pytest.raises(ConfigurationError, match=value):
         build_resources(Settings.from_env({"INGEST_HOME": str(tmp_path), name: value}))
+
+
+def test_llamaparse_settings_reach_the_parser_and_its_key_stays_an_env_var_in_definitions(tmp_path):
+    settings = Settings.from_env({
+        "INGEST_HOME": str(tmp_path), "INGEST_PARSER": "llamaparse", "LLAMA_CLOUD_API_KEY": "llx-secret",
+        "INGEST_LLAMAPARSE_TIER": "agentic", "INGEST_PUBLIC_URL": "https://ingest.example.org",
+        "INGEST_PARSE_STUCK_AFTER": "600", "INGEST_PARSE_MAX_SUBMISSIONS": "5"})
+    assert "llx-secret" not in repr(settings)
+    parser = build_resources(settings)["parser"]
+    assert isinstance(parser, LlamaParseResource) and parser.fingerprint == "llamaparse-agentic-latest"
+    assert (parser.stuck_after_seconds, parser.max_submissions, parser.api_key) == (600.0, 5, "llx-secret")
+    assert parser._webhooks()[0]["webhook_url"] == "https://ingest.example.org/webhooks/llamaparse"
+    wired = build_resources(settings, secrets_as_env_vars=True)["parser"]
+    assert isinstance(wired.api_key, dg.EnvVar) and wired.webhook_secret == ""

@@ -44,6 +44,8 @@ class DocumentView(BaseModel):
     token_count: int
     embeddings: int = Field(description="Searchable vectors in the configured embedding set.")
     duplicate_of: str | None
+    parse_job_id: str | None = Field(description="The parse job (LlamaParse) that parsed or is parsing this version.")
+    page_errors: dict[str, str] = Field(description="Pages the parser could not read, by page number, with the reason.")
     metadata: dict
     created_at: datetime
     updated_at: datetime
