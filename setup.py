@@ -35,7 +35,7 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
-        "dev": ["pytest>=8", "fpdf2>=2.7", "schemathesis>=4.0,<5"],
+        "dev": ["pytest>=8", "fpdf2>=2.7", "schemathesis>=4.0,<5", "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["ingest-pipeline = ingest_pipeline.cli.main:main"]},
 )
