@@ -36,6 +36,10 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "fpdf2>=2.7", "schemathesis>=4.0,<5", "playwright>=1.40"],
+        # benchmarks.compare only: the peer it is measured against, and its chart. Not runtime deps.
+        "benchmark": ["llama-index-core>=0.14,<0.15", "llama-index-embeddings-openai>=0.7,<0.8",
+                      "llama-index-vector-stores-postgres>=0.9,<0.10", "llama-index-readers-file>=0.7,<0.8",
+                      "matplotlib>=3.8"],
     },
     entry_points={"console_scripts": ["ingest-pipeline = ingest_pipeline.cli.main:main"]},
 )

@@ -8,33 +8,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from ingest_pipeline.api.app import create_app
 from ingest_pipeline.application import Application
+from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.webhook_events import sign
 
 SECRET = "whsec-benchmark"
-
-
-def start_api(app: Application) -> tuple[str, uvicorn.Server]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(app), log_level="warning", lifespan="off"))
-    threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    while not server.started:
-        time.sleep(0.01)
-    return url, server
 
 
 def send(client: httpx.Client, url: str) -> float:
@@ -55,12 +43,10 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="ingest-webhook-bench-"))
     os.chmod(home, 0o755)
     app = Application(Settings.from_env({"INGEST_HOME": str(home), "INGEST_WEBHOOK_SECRET": SECRET}))
-    url, server = start_api(app)
-    with httpx.Client() as client:
+    with serving_in_background(create_app(app), "/health", name="ingest-api") as url, httpx.Client() as client:
         for _ in range(20):
             send(client, url)  # warm the pool and the code paths
         samples = sorted(send(client, url) for _ in range(args.events))
-    server.should_exit = True
     p50, p99 = statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
     print(f"{args.events} signed webhooks on loopback, each recorded in Postgres before the answer: "
           f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {samples[-1] * 1000:.1f} ms")

@@ -8,6 +8,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import documents, embeddings
+from ingest_pipeline.circuit_breaker import CircuitState, open_circuits
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.resources.embedder import EmbedderResource
 from ingest_pipeline.resources.wiring import build_resources
@@ -53,6 +54,11 @@ class Application:
             set_id = embeddings.find_set(conn, space.embedder, space.model, space.dimensions)
             counts = embeddings.counts_by_document(conn, set_id)
         return [(doc, counts.get(doc.id, 0)) for doc in docs]
+
+    def paused_providers(self) -> list[CircuitState]:
+        """Providers whose circuit is open: why documents wait."""
+        with self.engine.connect() as conn:
+            return open_circuits(conn)
 
     def search(self, query: str, k: int) -> list[Hit]:
         space = self.embedder.space

@@ -41,6 +41,11 @@ def token_batches(token_counts: Sequence[int], limits: BatchLimits) -> list[rang
 
 def minimum_requests(token_counts: Sequence[int], limits: BatchLimits) -> int:
     """The fewest requests any packing could use: the bound benchmarks compare against."""
-    if not token_counts:
+    return minimum_requests_for(len(token_counts), sum(token_counts), limits)
+
+
+def minimum_requests_for(inputs: int, tokens: int, limits: BatchLimits) -> int:
+    """`minimum_requests` from totals alone: the bound needs only the input and token counts."""
+    if not inputs:
         return 0
-    return max(ceil(len(token_counts) / limits.max_inputs), ceil(sum(token_counts) / limits.max_tokens))
+    return max(ceil(inputs / limits.max_inputs), ceil(tokens / limits.max_tokens))

@@ -2,8 +2,10 @@
 
 import dagster as dg
 
+from ingest_pipeline.assets.corpus_report import corpus_report
 from ingest_pipeline.assets.documents import document_assets
 from ingest_pipeline.assets.policies import INGEST_GROUP
+from ingest_pipeline.log_format import RUN_LOGGER, json_lines_logger
 from ingest_pipeline.resources.wiring import build_resources
 from ingest_pipeline.sensors import SENSOR_INTERVAL_SECONDS, inbox_sensor_for, parse_completion_sensor_for, uploads_sensor_for
 from ingest_pipeline.settings import Settings
@@ -19,12 +21,14 @@ ingest_job = dg.define_asset_job(
 
 def build_definitions(resources: dict, sensor_interval: int = SENSOR_INTERVAL_SECONDS) -> dg.Definitions:
     return dg.Definitions(
-        assets=document_assets,
+        assets=[*document_assets, corpus_report],
         jobs=[ingest_job],
         sensors=[uploads_sensor_for(ingest_job, sensor_interval), inbox_sensor_for(sensor_interval),
                  parse_completion_sensor_for(ingest_job, sensor_interval)],
         resources=resources,
         executor=dg.in_process_executor,
+        # JSON log lines (document_id, run_id, parse_job_id) for runs whose config names this logger.
+        loggers={RUN_LOGGER: json_lines_logger},
     )
 
 

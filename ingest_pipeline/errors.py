@@ -16,3 +16,17 @@ class DocumentRejected(Exception):
 
 class TransientFailure(Exception):
     """A fault outside the document (a provider timing out, a 5xx): worth retrying later."""
+
+
+class ServiceUnavailable(TransientFailure):
+    """A provider kept failing a request through its retries (5xx, 429, timeouts): it counts
+    towards that provider's circuit."""
+
+
+class ProviderPaused(TransientFailure):
+    """A provider failed so often that its circuit is open: work for it waits instead of retrying."""
+
+    def __init__(self, provider: str, reason: str):
+        super().__init__(reason)
+        self.provider = provider
+        self.reason = reason

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +14,20 @@ from pydantic import Field
 
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.extraction import sniff_file
-from ingest_pipeline.intake import register_stored
+from ingest_pipeline.extraction.limits import ExtractionLimits, too_large
+from ingest_pipeline.intake import printable, register_stored
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
 
 REJECTED = "rejected"
 # A file modified more recently than this may still be being written.
 SETTLE_SECONDS = 2.0
+# Most file systems refuse names longer than this many bytes.
+_MAX_NAME_BYTES = 255
+# A document's identity is "inbox:<path>", kept in a unique index that holds at most ~2,700 bytes.
+MAX_PATH_BYTES = 1024
+_REASON_SUFFIX = ".reason"
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,19 +35,25 @@ class InboxReport:
     registered: list[tuple[str, str]] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    # Files left in place after an unexpected error, to be tried again next tick.
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return ([f"registered {name} as {doc_id}" for name, doc_id in self.registered]
-                + [f"rejected {name}: {reason}" for name, reason in self.rejected])
+                + [f"rejected {name}: {reason}" for name, reason in self.rejected]
+                + [f"could not take {name} (will try again): {error}" for name, error in self.errors])
 
     def summary(self) -> str:
+        errors = f", {len(self.errors)} left after an error" if self.errors else ""
         return (f"{len(self.registered)} registered, {len(self.rejected)} rejected, "
-                f"{len(self.waiting)} still being written")
+                f"{len(self.waiting)} still being written{errors}")
 
 
 class InboxResource(dg.ConfigurableResource):
     folder: str = Field(description="INGEST_INBOX: where dropped files are picked up.")
     settle_seconds: float = Field(default=SETTLE_SECONDS, description="Quiet time before a file counts as written.")
+    max_file_bytes: int = Field(default=ExtractionLimits().max_file_bytes,
+                                description="Larger files are set aside unread (INGEST_MAX_UPLOAD_MB).")
     database: PostgresResource
     storage: DocumentStorageResource
 
@@ -48,16 +63,21 @@ class InboxResource(dg.ConfigurableResource):
         (folder / REJECTED).mkdir(parents=True, exist_ok=True)
         report = InboxReport()
         for path in _dropped_files(folder):
-            self._take(folder, path, report)
+            name = printable(path.relative_to(folder).as_posix())
+            try:
+                self._take(folder, path, name, report)
+            except Exception as error:  # one file's fault or a passing outage: never the others' problem
+                _log.exception("inbox file %s could not be taken", name)
+                report.errors.append((name, f"{type(error).__name__}: {error}"))
         return report
 
-    def _take(self, folder: Path, path: Path, report: InboxReport) -> None:
-        name = path.relative_to(folder).as_posix()
+    def _take(self, folder: Path, path: Path, name: str, report: InboxReport) -> None:
         try:
-            before = path.stat()
+            before = path.lstat()
             if time.time() - before.st_mtime < self.settle_seconds:
                 report.waiting.append(name)
                 return
+            self._check(name, before)
             sniff_file(path)  # unsupported types are set aside here, not failed later
             stored = self.storage.store.put_file(path)
             if _changed(path, before):
@@ -71,9 +91,23 @@ class InboxResource(dg.ConfigurableResource):
         except OSError as error:
             report.rejected.append((name, set_aside(folder, path, f"could not read the file: {error.strerror or error}")))
 
+    def _check(self, name: str, info: os.stat_result) -> None:
+        """Only regular files of a bearable size are opened: a pipe would block the sensor forever."""
+        if len(name.encode()) > MAX_PATH_BYTES:
+            raise DocumentRejected(f"The file's path inside the inbox is longer than {MAX_PATH_BYTES:,} bytes: "
+                                   "move it to a folder nearer the top of the inbox.")
+        if stat.S_ISLNK(info.st_mode):
+            raise DocumentRejected("The file is a symbolic link, which the inbox does not follow: "
+                                   "copy the file itself into the inbox.")
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentRejected("The file is not a regular file (a named pipe, socket or device), "
+                                   "so there is nothing to read from it.")
+        if info.st_size > self.max_file_bytes:
+            raise too_large(info.st_size, self.max_file_bytes)
+
 
 def _dropped_files(folder: Path) -> list[Path]:
-    """Regular files under the inbox, skipping rejected/ and hidden or temporary names."""
+    """Files (and anything else but folders) under the inbox, skipping rejected/ and hidden or temporary names."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d) != folder / REJECTED)
@@ -88,12 +122,22 @@ def _changed(path: Path, before: os.stat_result) -> bool:
 
 def set_aside(folder: Path, path: Path, reason: str) -> str:
     """Move a file that cannot be registered to rejected/ with a `.reason` file beside it: nothing is lost."""
-    target = folder / REJECTED / path.name
-    counter = 1
-    while target.exists():
-        target = folder / REJECTED / f"{path.stem}-{counter}{path.suffix}"
+    counter = 0
+    target = folder / REJECTED / _rejected_name(path.name, counter)
+    while target.exists() or target.is_symlink():
         counter += 1
-    if path.exists():
+        target = folder / REJECTED / _rejected_name(path.name, counter)
+    if path.exists() or path.is_symlink():
         os.replace(path, target)
-    target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
+    target.with_name(target.name + _REASON_SUFFIX).write_text(reason + "\n", encoding="utf-8")
     return reason
+
+
+def _rejected_name(name: str, counter: int) -> str:
+    """`name` (with `-counter` before its suffix), its stem cut so that the `.reason` file's name fits."""
+    path = Path(name)
+    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 16 else ""
+    tail = (f"-{counter}" if counter else "") + suffix
+    room = _MAX_NAME_BYTES - len(_REASON_SUFFIX) - len(os.fsencode(tail))
+    stem = os.fsencode(name[: len(name) - len(suffix)] if suffix else name)[:room]
+    return os.fsdecode(stem) + tail

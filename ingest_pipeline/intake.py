@@ -16,7 +16,9 @@ from ingest_pipeline.statuses import DocumentStatus
 from ingest_pipeline.storage import ContentStore, StoredFile
 
 MAX_FILE_NAME = 200
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
+# Control characters (C0 and C1), separators, and the bidirectional overrides that make
+# "invoice\u202efdp.exe" display as "invoiceexe.pdf".
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u202a-\u202e\u2066-\u2069]+")
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,27 @@ class Registration:
 
 def sanitise_file_name(name: str) -> str:
     """A display name safe to store and show: last path part, no control characters, bounded."""
-    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = unicodedata.normalize("NFC", valid_unicode(name).replace("\\", "/").rsplit("/", 1)[-1])
     name = _UNSAFE.sub("_", name).strip(" .")
     return name[:MAX_FILE_NAME] or "unnamed"
+
+
+def valid_unicode(name: str) -> str:
+    """`name` with the bytes of a non-UTF-8 file name (which Python keeps as lone surrogates, and
+    Postgres refuses) shown as U+FFFD: for display."""
+    return _raw(name, "replace").decode("utf-8", "replace")
+
+
+def printable(name: str) -> str:
+    """`name` with those bytes written as \\x escapes, so that two such names stay distinct: for identities."""
+    return _raw(name, "backslashreplace").decode("utf-8", "backslashreplace")
+
+
+def _raw(name: str, fallback: str) -> bytes:
+    try:
+        return name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that did not come from a file name's bytes
+        return name.encode("utf-8", fallback)
 
 
 def register_file(engine: Engine, store: ContentStore, path: Path, external_id: str | None = None,
@@ -46,6 +66,8 @@ def register_file(engine: Engine, store: ContentStore, path: Path, external_id: 
 def register_stored(engine: Engine, stored: StoredFile, external_id: str | None, source: str | None,
                     file_name: str) -> Registration:
     """Register bytes already in the content store (see register_file)."""
+    external_id = printable(external_id) if external_id else external_id
+    source = printable(source) if source else source
     new_id = document_id(external_id or f"sha256:{stored.sha256}")
     name = sanitise_file_name(file_name)
     with engine.begin() as conn:

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 import openai
 
+from ingest_pipeline.circuit_breaker import CircuitBreaker
 from ingest_pipeline.errors import TransientFailure
 from ingest_pipeline.rate_budget import PostgresRateBudget
 
@@ -56,6 +57,7 @@ class EmbeddingRequester:
     budget: PostgresRateBudget | None
     max_attempts: int = 6
     sleep: Callable[[float], None] = time.sleep
+    breaker: CircuitBreaker | None = None
 
     def embed_batch(self, texts: Sequence[str], token_counts: Sequence[int]) -> BatchOutcome:
         """Embed a batch; if the API refuses it (400), halve it until the refused inputs are alone."""
@@ -75,16 +77,24 @@ class EmbeddingRequester:
     def _request(self, texts: Sequence[str], token_counts: Sequence[int], usage: Usage) -> list[list[float]]:
         last_error: Exception | None = None
         for attempt in range(self.max_attempts):
+            if self.breaker:
+                self.breaker.check()  # an open circuit stops the retries: the work waits instead
             if self.budget:
                 self.budget.acquire(sum(token_counts))
             try:
-                return self._call(texts, usage)
+                vectors = self._call(texts, usage)
             except CONFIGURATION_ERRORS as error:
                 raise ProviderConfigurationError(f"OpenAI refused the request: {_message(error)}") from error
             except TRANSIENT_ERRORS as error:
                 last_error = error
                 usage.retries += 1
+                if self.breaker:
+                    self.breaker.record_failure(f"{type(error).__name__}: {error}")
                 self._wait(error, attempt)
+            else:
+                if self.breaker:
+                    self.breaker.record_success()
+                return vectors
         raise TransientFailure(f"OpenAI kept failing after {self.max_attempts} attempts; last error: "
                                f"{type(last_error).__name__}: {last_error}")
 

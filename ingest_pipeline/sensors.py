@@ -2,17 +2,19 @@
 
 import hashlib
 import time
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import dagster as dg
 
 from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION, documents_partitions
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.inbox import InboxResource
+from ingest_pipeline.log_format import run_logger_config
 from ingest_pipeline.parse_tracking import track
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.parser import AsynchronousParser, ParserResource
 from ingest_pipeline.runs import RANGE_END_TAG, RANGE_START_TAG, partition_ranges
+from ingest_pipeline.sensor_log import log_registered, log_run_requests
 from ingest_pipeline.statuses import STAGES, DocumentStatus, Stage
 
 # Partitions added through a SensorResult cost ~14 ms each: a few hundred per tick keeps a tick short.
@@ -37,6 +39,10 @@ def uploads_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
     def uploads_sensor(context: dg.SensorEvaluationContext, database: PostgresResource,
                        parser: ParserResource) -> dg.SensorResult:
         after = int(context.cursor or 0)
+        with database.engine.begin() as conn:
+            resumed = documents.resume_paused(conn)  # their provider answers again (or may): a new try
+        if resumed:
+            context.log.info(f"{len(resumed)} document(s) paused for a provider are queued again")
         with database.engine.begin() as conn:
             queued = documents.queued_since(conn, after, MAX_DOCUMENTS_PER_TICK)
         if not queued:
@@ -78,12 +84,15 @@ def _partitions_for(instance: dg.DagsterInstance, ids: list[str]) -> tuple[list[
     return list(known) + new, [documents_partitions.build_add_request(new)] if new else []
 
 
-def range_requests(ordered: list[str], ids: list[str], key: str,
-                   selection: list[dg.AssetKey] | None) -> list[dg.RunRequest]:
-    """One run per partition range covering `ids`; the run key ends with `key`."""
-    return [dg.RunRequest(run_key=f"{start}..{end}:{key}", asset_selection=selection,
-                          tags={RANGE_START_TAG: start, RANGE_END_TAG: end})
-            for start, end in partition_ranges(ordered, ids)]
+def range_requests(ordered: list[str], ids: list[str], key: str, selection: list[dg.AssetKey] | None,
+                   parse_jobs: Mapping[str, str] | None = None) -> list[dg.RunRequest]:
+    """One run per partition range covering `ids`; the run key ends with `key`. Each document gets a log line."""
+    # Dagster starts only the loggers a run's config names: this one writes the JSON log lines.
+    requests = [dg.RunRequest(run_key=f"{start}..{end}:{key}", asset_selection=selection,
+                              tags={RANGE_START_TAG: start, RANGE_END_TAG: end}, run_config=run_logger_config())
+                for start, end in partition_ranges(ordered, ids)]
+    log_run_requests(ordered, ids, requests, parse_jobs)
+    return requests
 
 
 def _digest(parts) -> str:
@@ -98,6 +107,7 @@ def inbox_sensor_for(interval: int = SENSOR_INTERVAL_SECONDS):
         report = inbox.collect()
         for line in report.lines():
             context.log.info(line)
+        log_registered(report.registered)
         return dg.SensorResult(skip_reason=report.summary())
 
     return inbox_sensor
@@ -122,7 +132,7 @@ def parse_completion_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
                                          ("resubmit", report.resubmit, RESUBMIT_SELECTION)):
             if waiting:
                 key = f"{name}-" + _digest(sorted({job for _, job in waiting}) + [str(time.time())])
-                requests += range_requests(ordered, [doc for doc, _ in waiting], key, selection)
+                requests += range_requests(ordered, [doc for doc, _ in waiting], key, selection, dict(waiting))
         return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=add_partitions,
                                skip_reason=None if requests else report.summary())
 

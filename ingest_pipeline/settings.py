@@ -22,7 +22,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_INBOX", "", "Inbox folder watched by `inbox_sensor`. Empty: INGEST_HOME/inbox."),
     Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads, inbox and parse completion)."),
     Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
-    Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest upload the ingest API accepts, enforced while streaming."),
+    Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest document: refused while streaming by the API, set aside by the inbox, failed at parse otherwise."),
     Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
     Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX) or `llamaparse`."),
@@ -42,9 +42,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_OPENAI_RPM", "3000", "Requests per minute to OpenAI, shared by every run and process."),
     Variable("INGEST_OPENAI_TPM", "1000000", "Tokens per minute to OpenAI, shared by every run and process."),
     Variable("INGEST_OPENAI_USD_PER_MILLION", "", "Price per million tokens for cost estimates. Empty: the model's list price."),
+    Variable("INGEST_CIRCUIT_FAILURES", "20", "Consecutive failed requests to a provider before new work for it pauses."),
+    Variable("INGEST_CIRCUIT_COOLDOWN", "30", "Seconds of the first pause; each failed try after it doubles it (at most 600)."),
     Variable("INGEST_CHUNK_TOKENS", "512", "Largest chunk, in cl100k_base tokens."),
     Variable("INGEST_CHUNK_OVERLAP", "64", "Tokens of the previous chunk repeated at the start of the next."),
     Variable("INGEST_MAX_PAGES", "5000", "Pages a document may have before it is rejected."),
+    Variable("INGEST_MAX_PARSE_SECONDS", "300", "Seconds one document's local text extraction may take (checked between pages) before it fails."),
 )
 _DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
@@ -79,9 +82,12 @@ class Settings:
     openai_rpm: int
     openai_tpm: int
     openai_usd_per_million: float | None
+    circuit_failures: int
+    circuit_cooldown: float
     chunk_tokens: int
     chunk_overlap: int
     max_pages: int
+    max_parse_seconds: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -114,10 +120,17 @@ class Settings:
             openai_rpm=int(env["INGEST_OPENAI_RPM"]),
             openai_tpm=int(env["INGEST_OPENAI_TPM"]),
             openai_usd_per_million=float(env["INGEST_OPENAI_USD_PER_MILLION"]) if env["INGEST_OPENAI_USD_PER_MILLION"] else None,
+            circuit_failures=int(env["INGEST_CIRCUIT_FAILURES"]),
+            circuit_cooldown=float(env["INGEST_CIRCUIT_COOLDOWN"]),
             chunk_tokens=int(env["INGEST_CHUNK_TOKENS"]),
             chunk_overlap=int(env["INGEST_CHUNK_OVERLAP"]),
             max_pages=int(env["INGEST_MAX_PAGES"]),
+            max_parse_seconds=float(env["INGEST_MAX_PARSE_SECONDS"]),
         )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
 
 def _path_or(value: str, default: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,10 @@ MAX_UNREADABLE_SHARE = 0.10
 # Unicode mapping is not.
 MIN_WORD_CHARACTER_SHARE = 0.40
 PAGE_SEPARATOR = "\n\n"
+# Unbroken runs this long of the base64 or hex alphabet are encoded data (an embedded image, a key
+# dump), not words; CJK text, which has no spaces either, is not in that alphabet.
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_-]{200,}")
+MAX_ENCODED_SHARE = 0.50
 
 EMPTY_REASON = (
     "no text could be extracted: the file may be a scanned image without a text layer, or empty"
@@ -96,7 +101,8 @@ def assess(pages: Sequence[Page], min_characters: int = DEFAULT_MIN_CHARACTERS) 
     text = PAGE_SEPARATOR.join(clean_text(page.text) for page in pages)
     counts = Counter(text)
     characters = sum(n for char, n in counts.items() if not char.isspace())
-    return Assessment(characters, text_hash(text), _rejection(counts, characters, min_characters))
+    reason = _rejection(counts, characters, min_characters) or _encoded_data(text, characters)
+    return Assessment(characters, text_hash(text), reason)
 
 
 def _rejection(counts: Counter[str], characters: int, min_characters: int) -> str | None:
@@ -121,6 +127,16 @@ def _rejection(counts: Counter[str], characters: int, min_characters: int) -> st
             "Unicode mapping or a binary file"
         )
     return None
+
+
+def _encoded_data(text: str, characters: int) -> str | None:
+    encoded = sum(match.end() - match.start() for match in _ENCODED_RUN.finditer(text)) / characters
+    if encoded <= MAX_ENCODED_SHARE:
+        return None
+    return (
+        f"{encoded:.0%} of the extracted text is unbroken strings of letters and digits without a space, "
+        "hundreds of characters long: encoded data (such as base64 or hex), not prose"
+    )
 
 
 def _is_word_character(char: str) -> bool:

@@ -15,7 +15,7 @@ from ingest_pipeline.database.embedded import embedded_database_url
 from ingest_pipeline.database.engine import get_engine
 from ingest_pipeline.settings import Settings
 
-_TABLES = "documents, embedding_sets, rate_budgets, webhook_events, parse_jobs"
+_TABLES = "documents, embedding_sets, rate_budgets, webhook_events, parse_jobs, provider_circuits"
 
 
 @pytest.fixture(scope="session")

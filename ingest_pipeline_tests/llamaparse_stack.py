@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import dagster as dg
-import uvicorn
 from sqlalchemy import text
 
 from ingest_pipeline.api.app import create_app
 from ingest_pipeline.application import Application
 from ingest_pipeline.assets.documents import document_assets
+from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.definitions import build_definitions
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.simulators.llamaparse_api import ParseSimulatorConfig, running_llamaparse_simulator
 
 KEY = "llx-test"
 SECRET = "whsec-pipeline"
-
-
-@contextmanager
-def serving(asgi_app) -> Iterator[str]:
-    """Serve an ASGI app on a free loopback port from a thread; yields its root URL."""
-    server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="warning", lifespan="off"))
-    listener = socket.create_server(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
 
 
 @dataclass
@@ -51,7 +33,7 @@ def llamaparse_stack(environment: dict[str, str], **parser_settings: str) -> Ite
     """The simulator, the ingest API receiving its webhooks, and an Application parsing through both."""
     config = ParseSimulatorConfig(api_key=KEY, job_delay_seconds=0.05, webhook_backoff_seconds=(0.05, 0.05))
     receiver = Application(Settings.from_env({**environment, "INGEST_WEBHOOK_SECRET": SECRET}))
-    with running_llamaparse_simulator(config) as simulator_url, serving(create_app(receiver)) as api_url:
+    with running_llamaparse_simulator(config) as simulator_url, serving_in_background(create_app(receiver), "/health", name="ingest-api") as api_url:
         settings = Settings.from_env({
             **environment, "INGEST_PARSER": "llamaparse", "LLAMA_CLOUD_API_KEY": KEY,
             "LLAMA_CLOUD_BASE_URL": simulator_url, "INGEST_PUBLIC_URL": api_url,
@@ -72,9 +54,11 @@ def count(app: Application, sql: str, **params) -> int:
         return conn.execute(text(sql), params).scalar_one()
 
 
-def tick(app: Application, instance: dg.DagsterInstance, name: str = "parse_completion_sensor") -> dg.SensorResult:
+def tick(app: Application, instance: dg.DagsterInstance, name: str = "parse_completion_sensor",
+         cursor: str | None = None) -> dg.SensorResult:
     defs = build_definitions(app.resources)
-    with dg.build_sensor_context(instance=instance, resources=app.resources, definitions=defs) as context:
+    with dg.build_sensor_context(instance=instance, resources=app.resources, definitions=defs,
+                                 cursor=cursor) as context:
         return defs.resolve_sensor_def(name)(context)
 
 

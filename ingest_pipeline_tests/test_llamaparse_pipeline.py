@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -209,3 +210,21 @@ def test_request_and_webhook_faults_at_a_rate_still_embed_every_document_once(en
         assert chunks == count(stack.app, "SELECT sum(chunk_count) FROM documents") == \
             count(stack.app, "SELECT count(*) FROM chunk_embeddings")
         assert count(stack.app, "SELECT count(*) FROM parse_jobs") == 8
+
+
+def test_llamaparse_failing_every_request_pauses_submissions_and_they_resume(environment, instance, tmp_path):
+    with llamaparse_stack(environment, INGEST_CIRCUIT_FAILURES="2", INGEST_CIRCUIT_COOLDOWN="2") as stack:
+        stack.simulator.faults.update({"probability_500": 1.0})
+        ids = _submit(stack, instance, tmp_path, {f"{i}.txt": paragraph(f"moraine {i}", 20) for i in range(2)})
+        paused = [_doc(stack.app, i) for i in ids]
+        assert {(d.status, d.paused_for) for d in paused} == {(DocumentStatus.REGISTERED, "llamaparse")}
+        assert re.match(r"llamaparse is paused after \d+ consecutive errors \(last: .*500", paused[0].reason)
+        stack.simulator.faults.update({"probability_500": 0.0})
+        wait_until(lambda: not stack.app.paused_providers(), timeout=30, what="the pause to end")
+        with stack.app.engine.connect() as conn:
+            cursor = str(documents.latest_intake_seq(conn) - 2)  # only the resumed documents are new
+        run_requested(stack.app, instance, tick(stack.app, instance, "uploads_sensor", cursor))
+        assert {_doc(stack.app, i).status for i in ids} == {DocumentStatus.SUBMITTED}
+        wait_until(lambda: _events(stack.app) == 2, what="the jobs' webhooks")
+        _complete(stack, instance)
+        assert {_doc(stack.app, i).status for i in ids} == {DocumentStatus.EMBEDDED}

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from ingest_pipeline.application import Application
 from ingest_pipeline.lifecycle import delete_document
 from ingest_pipeline.settings import Settings
-from ingest_pipeline_tests.consistency_checks import violations
+from ingest_pipeline.store_invariants import violations
 from ingest_pipeline_tests.pipeline_runs import register
 from ingest_pipeline_tests.subprocess_runs import corpus, ingest, waiting_on
 

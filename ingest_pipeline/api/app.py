@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
 
-from ingest_pipeline.api import routes_documents, routes_search, routes_uploads, routes_webhooks
+from ingest_pipeline.api import routes_documents, routes_health, routes_search, routes_uploads, routes_webhooks
 from ingest_pipeline.api.context import ApiContext, require_token
+from ingest_pipeline.api.request_log import RequestLog
 from ingest_pipeline.api.schemas import Problem
 from ingest_pipeline.application import Application
+from ingest_pipeline.log_redaction import register_settings_secrets
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -36,7 +38,10 @@ def create_app(app: Application, api_token: str | None = None,
                } if api_token else {}
     for router in (routes_uploads.router, routes_documents.router, routes_search.search_router):
         api.include_router(router, **guarded)
-    api.include_router(routes_search.health_router)
+    api.include_router(routes_health.router)
     # Signed by LlamaCloud with INGEST_WEBHOOK_SECRET instead of the bearer token.
     api.include_router(routes_webhooks.router)
+    api.add_middleware(RequestLog)
+    # Secrets passed in code (not through the environment) are redacted from log lines too.
+    register_settings_secrets(app.settings, api_token)
     return api

@@ -1,20 +1,25 @@
-"""What every route shares: the Application, the upload limit, the lazily opened Dagster instance, and auth."""
+"""What every route shares: the Application, the upload limit, the lazily opened Dagster instance, health results, and auth."""
 
 from __future__ import annotations
 
 import hmac
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingest_pipeline.application import Application
+from ingest_pipeline.health_checks import CheckResult, open_heartbeat_instance, provider_checks
 
 if TYPE_CHECKING:
     import dagster as dg
 
 _bearer = HTTPBearer(auto_error=False, description="The token set in INGEST_API_TOKEN.")
+# Provider checks are network calls (one costs an embedding of one token): a polled /health reuses them.
+PROVIDER_CHECK_SECONDS = 60.0
+PROVIDER_TIMEOUT_SECONDS = 3.0
 
 
 class ApiContext:
@@ -25,6 +30,8 @@ class ApiContext:
         self.max_upload_bytes = max_upload_bytes
         self._instance = instance
         self._lock = threading.Lock()
+        self._heartbeats: "dg.DagsterInstance | None" = None
+        self._providers: tuple[float, list[CheckResult]] | None = None
 
     def dagster_instance(self) -> "dg.DagsterInstance":
         """Opened on first use: only deletes need it, and opening it touches DAGSTER_HOME."""
@@ -34,6 +41,24 @@ class ApiContext:
 
                 self._instance = open_instance(self.app.settings.dagster_home)
             return self._instance
+
+    def heartbeat_instance(self) -> "dg.DagsterInstance":
+        """The instance whose daemon heartbeats /health reads; opened without touching DAGSTER_HOME."""
+        with self._lock:
+            if self._instance is not None:
+                return self._instance
+            if self._heartbeats is None:
+                self._heartbeats = open_heartbeat_instance(self.app.settings.dagster_home)
+            return self._heartbeats
+
+    def provider_checks(self) -> list[CheckResult]:
+        with self._lock:
+            if self._providers and time.monotonic() - self._providers[0] < PROVIDER_CHECK_SECONDS:
+                return self._providers[1]
+        checks = provider_checks(self.app.settings, PROVIDER_TIMEOUT_SECONDS)
+        with self._lock:
+            self._providers = (time.monotonic(), checks)
+        return checks
 
 
 def get_context(request: Request) -> ApiContext:

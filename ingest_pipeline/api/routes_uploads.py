@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.api.document_metadata import InvalidMetadata, check_metadata, set_metadata
+from ingest_pipeline.api.request_log import annotate
 from ingest_pipeline.api.schemas import Problem, UploadResult
 from ingest_pipeline.api.uploads import (
     FILE_FIELD, FORM_OVERHEAD_BYTES, MalformedUpload, ReceivedUpload, UploadTooLarge, boundary_of, receive_upload,
@@ -50,6 +51,7 @@ async def upload_document(request: Request, response: Response,
         registered = await run_in_threadpool(_register, context, upload)
     finally:
         upload.path.unlink(missing_ok=True)
+    annotate(request, document_id=registered.id, version=registered.version, new=registered.created)
     if not registered.created:
         response.status_code = status.HTTP_200_OK
     return registered

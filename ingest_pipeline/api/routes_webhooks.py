@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ingest_pipeline.api.context import ApiContext, get_context
+from ingest_pipeline.api.request_log import annotate
 from ingest_pipeline.catalog import webhook_log
 from ingest_pipeline.webhook_events import LLAMAPARSE, SIGNATURE_HEADER, InvalidEvent, parse_event, signature_is_valid
 
@@ -31,6 +32,7 @@ async def llamaparse_webhook(request: Request, context: ApiContext = Depends(get
         event = parse_event(body)
     except InvalidEvent as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    annotate(request, parse_job_id=event.job_id, event_id=event.event_id, event_type=event.event_type)
     with context.app.engine.begin() as conn:
         recorded = webhook_log.record(conn, LLAMAPARSE, event, body)
     if not recorded:

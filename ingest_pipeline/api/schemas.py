@@ -94,11 +94,18 @@ class Check(BaseModel):
     detail: str
 
 
+class NamedCheck(Check):
+    name: str
+    critical: bool = Field(description="Whether the API needs it to answer: a failure makes the status unavailable.")
+
+
 class Health(BaseModel):
-    status: str = Field(description="`ok` when every check passed, else `unavailable`.")
+    status: str = Field(description="`ok` when every critical check passed (database, pgvector, storage), "
+                                    "else `unavailable`.")
     database: Check
     storage: Check
     parser: str
     embedder: str
     embedding_model: str
     embedding_dimensions: int
+    checks: list[NamedCheck] = Field(description="Every check by name, providers and the Dagster daemon included.")

@@ -8,6 +8,8 @@ import uvicorn
 
 from ingest_pipeline.api.app import DEFAULT_MAX_UPLOAD_BYTES, create_app
 from ingest_pipeline.application import Application
+from ingest_pipeline.log_format import JsonLineFormatter, StderrHandler
+from ingest_pipeline.log_redaction import RedactSecrets
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -22,7 +24,22 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, api_token: str | N
     """Run the API in the foreground until interrupted (settings from the environment unless given)."""
     check_binding(host, api_token)
     app = application or Application.from_env()
-    uvicorn.run(create_app(app, api_token, max_upload_bytes), host=host, port=port)
+    # RequestLog writes one JSON line per request, so uvicorn's own access log is off.
+    uvicorn.run(create_app(app, api_token, max_upload_bytes), host=host, port=port, access_log=False,
+                log_config=uvicorn_log_config())
+
+
+def uvicorn_log_config() -> dict:
+    """uvicorn's own lines (start-up, shutdown, errors) in the same JSON format as everything else."""
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonLineFormatter}},
+        "filters": {"redact": {"()": RedactSecrets}},
+        "handlers": {"stderr": {"class": f"{StderrHandler.__module__}.{StderrHandler.__name__}",
+                                "formatter": "json", "filters": ["redact"]}},
+        "loggers": {"uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+                    "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False}},
+    }
 
 
 def check_binding(host: str, api_token: str | None) -> None:

@@ -58,7 +58,8 @@ async def receive_upload(stream: AsyncIterator[bytes], boundary: bytes, folder: 
     except BaseException as error:
         Path(name).unlink(missing_ok=True)
         if isinstance(error, FormParserError):
-            raise MalformedUpload("the multipart body is malformed") from error
+            # The parser's own words ("Maximum header size exceeded") say what to fix.
+            raise MalformedUpload(f"the multipart body is malformed: {error}") from error
         raise
     return collector.upload
 

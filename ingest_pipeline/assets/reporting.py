@@ -6,6 +6,7 @@ from collections import Counter
 
 import dagster as dg
 
+from ingest_pipeline.catalog import documents
 from ingest_pipeline.errors import TransientFailure
 from ingest_pipeline.stages.runner import FAILED, RETRY, Outcome
 
@@ -16,15 +17,42 @@ _SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts",
 def stage_result(context: dg.AssetExecutionContext, outcomes: list[Outcome],
                  check_results: list[dg.AssetCheckResult] | None = None) -> dg.MaterializeResult:
     """Log each document's outcome, retry the step if any document may pass later, else report."""
-    for outcome in outcomes:
-        line = f"{outcome.document_id} {outcome.source}: {outcome.state}"
-        log = context.log.warning if outcome.state in (FAILED, RETRY) else context.log.info
-        log(f"{line} — {outcome.note}" if outcome.note else line)
+    log_outcomes(context, outcomes)
     retrying = [o for o in outcomes if o.state == RETRY]
     if retrying:
         raise TransientFailure(f"{len(retrying)} document(s) hit a transient error and will be retried: "
                                + "; ".join(f"{o.document_id}: {o.note}" for o in retrying[:5]))
     return dg.MaterializeResult(metadata=outcome_metadata(outcomes), check_results=check_results or [])
+
+
+def log_outcomes(context: dg.AssetExecutionContext, outcomes: list[Outcome]) -> None:
+    """One line per document; its fields (`extra`) become the keys of the JSON log line."""
+    stage = context.asset_key.path[-1]
+    jobs = _parse_jobs(context, outcomes)
+    for outcome in outcomes:
+        line = f"{outcome.document_id} {outcome.source}: {outcome.state}"
+        log = context.log.warning if outcome.state in (FAILED, RETRY) else context.log.info
+        log(f"{line} — {outcome.note}" if outcome.note else line,
+            extra=outcome_fields(outcome, stage, jobs.get(outcome.document_id)))
+
+
+def outcome_fields(outcome: Outcome, stage: str, parse_job_id: str | None) -> dict:
+    # Numbers only: facts also hold text previews, which have no place in a log.
+    facts = {k: v for k, v in outcome.facts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {"component": "asset", "document_id": outcome.document_id, "parse_job_id": parse_job_id,
+            "stage": stage, "outcome": outcome.state, "source": outcome.source,
+            "seconds": round(outcome.seconds, 3), "facts": facts}
+
+
+def _parse_jobs(context: dg.AssetExecutionContext, outcomes: list[Outcome]) -> dict[str, str]:
+    """Each document's parse job: from the stage's facts, else the job the document keeps."""
+    found = {o.document_id: o.facts["parse_job_id"] for o in outcomes if o.facts.get("parse_job_id")}
+    missing = [o.document_id for o in outcomes if o.document_id not in found]
+    database = getattr(context.resources, "database", None)
+    if missing and database is not None:
+        with database.engine.connect() as conn:
+            found.update({doc.id: doc.parse_job_id for doc in documents.get_many(conn, missing) if doc.parse_job_id})
+    return found
 
 
 def outcome_metadata(outcomes: list[Outcome]) -> dict:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import islice
+from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, text
 
-from ingest_pipeline.database.bulk import insert_rows
+from ingest_pipeline.database.bulk import PAGE_SIZE, insert_rows
 from ingest_pipeline.ids import chunk_id, text_hash
 from ingest_pipeline.models import Chunk
 from ingest_pipeline.statuses import DocumentStatus
@@ -24,16 +25,26 @@ class StoredChunk:
     token_count: int
 
 
-def stage(conn: Connection, document_id: str, chunks: Sequence[Chunk]) -> None:
-    """Replace the document's staged chunks; the searchable ones are untouched until publish."""
+def stage(conn: Connection, document_id: str, chunks: Iterable[Chunk]) -> tuple[int, int]:
+    """Replace the document's staged chunks; the searchable ones are untouched until publish.
+
+    Chunks are written as they come, a page of rows at a time, so a long document's chunks never
+    sit in memory together. Returns (chunks, tokens) staged.
+    """
     conn.execute(text("DELETE FROM staged_chunks WHERE document_id = :id"), {"id": document_id})
-    rows = []
-    for chunk in chunks:
-        digest = text_hash(chunk.text)
-        rows.append((chunk_id(document_id, chunk.ordinal, digest), document_id, chunk.ordinal, chunk.text,
-                     digest, chunk.token_count, chunk.page_start, chunk.page_end, list(chunk.heading_path)))
-    if rows:
-        insert_rows(conn, f"INSERT INTO staged_chunks ({_FIELDS}) VALUES %s", rows)
+    count = tokens = 0
+    iterator = iter(chunks)
+    while batch := list(islice(iterator, PAGE_SIZE)):
+        insert_rows(conn, f"INSERT INTO staged_chunks ({_FIELDS}) VALUES %s", [_row(document_id, c) for c in batch])
+        count += len(batch)
+        tokens += sum(chunk.token_count for chunk in batch)
+    return count, tokens
+
+
+def _row(document_id: str, chunk: Chunk) -> tuple:
+    digest = text_hash(chunk.text)
+    return (chunk_id(document_id, chunk.ordinal, digest), document_id, chunk.ordinal, chunk.text,
+            digest, chunk.token_count, chunk.page_start, chunk.page_end, list(chunk.heading_path))
 
 
 def pending(conn: Connection, document_ids: Sequence[str], set_id: int) -> list[StoredChunk]:
@@ -70,6 +81,57 @@ def publish(conn: Connection, document_id: str) -> tuple[int, int]:
         conn.execute(text("DELETE FROM staged_chunks WHERE document_id = :id"), params)
     attach_cached_vectors(conn, document_id)
     return live_counts(conn, document_id)
+
+
+def publish_many(conn: Connection, set_id: int, current: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """`publish` for many documents at once, in the caller's transaction, with a statement per step
+    rather than per document. Publishes only the documents (id -> sha256 seen by the caller) still
+    at that version, chunked or embedded, whose every chunk text has a vector in `set_id`; returns
+    their (chunks, tokens) now live. The others are left exactly as they were.
+    """
+    ready = _lock_current(conn, current)
+    ids = sorted(ready - _lacking_vectors(conn, set_id, ready)) if ready else []
+    if not ids:
+        return {}
+    params = {"ids": ids}
+    conn.execute(text("DELETE FROM chunks WHERE document_id IN "
+                      "(SELECT DISTINCT document_id FROM staged_chunks WHERE document_id = ANY(:ids))"), params)
+    conn.execute(text(f"INSERT INTO chunks ({_FIELDS}) SELECT {_FIELDS} FROM staged_chunks "
+                      "WHERE document_id = ANY(:ids)"), params)
+    conn.execute(text("DELETE FROM staged_chunks WHERE document_id = ANY(:ids)"), params)
+    conn.execute(text(
+        "INSERT INTO chunk_embeddings (chunk_id, set_id, embedding) "
+        "SELECT c.id, e.set_id, e.embedding FROM chunks c "
+        "JOIN embedding_cache e ON e.text_hash = c.text_hash WHERE c.document_id = ANY(:ids) "
+        "ON CONFLICT (chunk_id, set_id) DO NOTHING"
+    ), params)
+    rows = conn.execute(text("SELECT document_id, count(*), coalesce(sum(token_count), 0) FROM chunks "
+                             "WHERE document_id = ANY(:ids) GROUP BY document_id"), params)
+    counts = {doc: (int(n), int(tokens)) for doc, n, tokens in rows}
+    return {doc: counts.get(doc, (0, 0)) for doc in ids}
+
+
+def _lock_current(conn: Connection, current: dict[str, str]) -> set[str]:
+    """Lock the documents still at the version seen and ready to publish; a new version or a
+    delete since then leaves a document to the per-document path, which explains it."""
+    rows = conn.execute(text(
+        "SELECT id, sha256 FROM documents WHERE id = ANY(:ids) AND status = ANY(:ready) ORDER BY id FOR UPDATE"
+    ), {"ids": list(current), "ready": [str(DocumentStatus.CHUNKED), str(DocumentStatus.EMBEDDED)]})
+    return {doc for doc, sha256 in rows if current[doc] == sha256}
+
+
+def _lacking_vectors(conn: Connection, set_id: int, document_ids: set[str]) -> set[str]:
+    """Documents with a staged chunk, or a live chunk without a vector, whose text has no vector in the set."""
+    return set(conn.execute(text(
+        "SELECT DISTINCT n.document_id FROM ("
+        " SELECT document_id, text_hash FROM staged_chunks WHERE document_id = ANY(:ids)"
+        " UNION ALL"
+        " SELECT c.document_id, c.text_hash FROM chunks c"
+        " LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id AND e.set_id = :set"
+        " WHERE c.document_id = ANY(:ids) AND e.chunk_id IS NULL"
+        ") AS n LEFT JOIN embedding_cache v ON v.set_id = :set AND v.text_hash = n.text_hash "
+        "WHERE v.text_hash IS NULL"
+    ), {"ids": sorted(document_ids), "set": set_id}).scalars())
 
 
 def attach_cached_vectors(conn: Connection, document_id: str) -> None:

@@ -40,6 +40,7 @@ class Document:
     intake_seq: int
     parse_job_id: str | None
     page_errors: dict
+    paused_for: str | None
 
 
 _COLUMNS = ", ".join(f.name for f in fields(Document))
@@ -135,6 +136,15 @@ def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, in
         "SELECT id, intake_seq, sha256 FROM documents WHERE intake_seq > :after AND status <> ALL(:settled) "
         "ORDER BY intake_seq LIMIT :limit"
     ), {"after": after, "settled": settled, "limit": limit})]
+
+
+def resume_paused(conn: Connection) -> list[str]:
+    """Queue again the documents that wait for a provider whose circuit is no longer open."""
+    _hold_intake_lock(conn)
+    return list(conn.execute(text(
+        "UPDATE documents SET paused_for = NULL, reason = NULL, intake_seq = nextval('document_intake_seq') "
+        "WHERE paused_for IS NOT NULL AND paused_for NOT IN "
+        "(SELECT provider FROM provider_circuits WHERE open_until > now()) RETURNING id")).scalars())
 
 
 def latest_intake_seq(conn: Connection) -> int:

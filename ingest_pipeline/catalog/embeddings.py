@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import struct
 from typing import Iterable, Sequence
 
+import numpy as np
 from sqlalchemy import Connection, text
-
-from ingest_pipeline.database.bulk import insert_rows
 
 # pgvector 0.6 indexes (HNSW and IVFFlat) stop at 2,000 dimensions; wider sets are scanned exactly.
 MAX_INDEXED_DIMENSIONS = 2000
+# An HNSW build keeps its graph in maintenance_work_mem and slows down sharply once it spills.
+INDEX_BUILD_MEMORY = "512MB"
+# Serialises creating and dropping one set's index across runs (plus the set id).
+_INDEX_LOCK = 7_420_100
+# COPY's binary header: signature, flags, header extension length.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 log = logging.getLogger(__name__)
 
 
@@ -22,23 +29,49 @@ def ensure_set(conn: Connection, embedder: str, model: str, dimensions: int) -> 
         "ON CONFLICT (embedder, model, dimensions) DO NOTHING RETURNING id"
     ), params).scalar()
     if set_id is None:
-        return conn.execute(text(
+        set_id = conn.execute(text(
             "SELECT id FROM embedding_sets WHERE embedder = :embedder AND model = :model AND dimensions = :dimensions"
         ), params).scalar_one()
-    _create_index(conn, set_id, dimensions)
+    elif dimensions > MAX_INDEXED_DIMENSIONS:
+        log.warning("embedding set %s has %s dimensions: pgvector 0.6 cannot index more than %s, "
+                    "so search scans it exactly", set_id, dimensions, MAX_INDEXED_DIMENSIONS)
+    ensure_index(conn, set_id, dimensions)
     return set_id
 
 
-def _create_index(conn: Connection, set_id: int, dimensions: int) -> None:
-    if dimensions > MAX_INDEXED_DIMENSIONS:
-        log.warning("embedding set %s has %s dimensions: pgvector 0.6 cannot index more than %s, "
-                    "so search scans it exactly", set_id, dimensions, MAX_INDEXED_DIMENSIONS)
-        return
+def ensure_index(conn: Connection, set_id: int, dimensions: int) -> None:
+    """Create the set's HNSW index if it is missing (new set, or a bulk load that did not finish)."""
+    if dimensions > MAX_INDEXED_DIMENSIONS or _index_exists(conn, set_id):
+        return  # checked first: CREATE INDEX IF NOT EXISTS would still wait for every writer
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INDEX_LOCK + set_id})
+    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
     # A partial expression index: one column holds every set, each set gets its own typed index.
     conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS chunk_embeddings_hnsw_{set_id} ON chunk_embeddings "
+        f"CREATE INDEX IF NOT EXISTS {_index_name(set_id)} ON chunk_embeddings "
         f"USING hnsw ((embedding::vector({dimensions})) vector_cosine_ops) WHERE set_id = {set_id}"
     )
+
+
+def drop_index(conn: Connection, set_id: int) -> None:
+    """Take the set's index away for a bulk load: building it afterwards is many times faster than
+    inserting thousands of vectors into it one by one. Search scans the set exactly meanwhile."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INDEX_LOCK + set_id})
+    conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_index_name(set_id)}")
+
+
+def has_fewer_vectors(conn: Connection, set_id: int, than: int) -> bool:
+    """Whether the set holds fewer than `than` searchable vectors (counts at most `than` rows)."""
+    return conn.execute(text(
+        "SELECT count(*) FROM (SELECT 1 FROM chunk_embeddings WHERE set_id = :set LIMIT :n) AS found"
+    ), {"set": set_id, "n": than}).scalar_one() < than
+
+
+def _index_exists(conn: Connection, set_id: int) -> bool:
+    return conn.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": _index_name(set_id)}).scalar_one()
+
+
+def _index_name(set_id: int) -> str:
+    return f"chunk_embeddings_hnsw_{int(set_id)}"
 
 
 def cached(conn: Connection, set_id: int, hashes: Iterable[str]) -> set[str]:
@@ -50,13 +83,35 @@ def cached(conn: Connection, set_id: int, hashes: Iterable[str]) -> set[str]:
 
 
 def store(conn: Connection, set_id: int, vectors: Sequence[tuple[str, Sequence[float]]]) -> None:
-    """Add (text hash, vector) pairs to the cache; a hash stored concurrently is kept as it is."""
-    insert_rows(
-        conn,
-        "INSERT INTO embedding_cache (set_id, text_hash, embedding) VALUES %s ON CONFLICT DO NOTHING",
-        [(set_id, digest, vector_literal(vector)) for digest, vector in vectors],
-        template="(%s, %s, %s::vector)",
-    )
+    """Add (text hash, vector) pairs to the cache; a hash stored concurrently is kept as it is.
+
+    Vectors travel as binary COPY (pgvector's float4 wire format) into a session-local table:
+    formatting and parsing millions of floats as text cost more than the rest of the stage.
+    """
+    if not vectors:
+        return
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_vectors (text_hash text, embedding vector) "
+                       "ON COMMIT DELETE ROWS")
+        cursor.copy_expert("COPY incoming_vectors FROM STDIN WITH (FORMAT binary)", io.BytesIO(copy_payload(vectors)))
+        cursor.execute("INSERT INTO embedding_cache (set_id, text_hash, embedding) "
+                       "SELECT %s, text_hash, embedding FROM incoming_vectors ON CONFLICT DO NOTHING", (set_id,))
+        cursor.execute("DELETE FROM incoming_vectors")
+    finally:
+        cursor.close()
+
+
+def copy_payload(vectors: Iterable[tuple[str, Sequence[float]]]) -> bytes:
+    """COPY binary rows of (text_hash text, embedding vector): dimensions, a zero, big-endian float4s."""
+    parts = [_COPY_HEADER]
+    for digest, vector in vectors:
+        name = digest.encode("utf-8")
+        floats = np.asarray(vector, dtype=">f4")
+        parts.append(struct.pack("!hi", 2, len(name)) + name
+                     + struct.pack("!ihh", 4 + 4 * len(floats), len(floats), 0) + floats.tobytes())
+    parts.append(struct.pack("!h", -1))
+    return b"".join(parts)
 
 
 def vector_literal(vector: Sequence[float]) -> str:

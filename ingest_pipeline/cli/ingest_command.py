@@ -8,6 +8,8 @@ from pathlib import Path
 from ingest_pipeline.application import SETTLED, Application
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
 from ingest_pipeline.cli.progress import ProgressReporter
+from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.extraction.limits import too_large
 from ingest_pipeline.intake import register_file
 from ingest_pipeline.statuses import DocumentStatus
 
@@ -58,7 +60,12 @@ def register_paths(app: Application, paths: list[Path]) -> tuple[list[str], list
     ids = []
     for path in files:
         try:
+            size = path.stat().st_size
+            if size > app.settings.max_file_bytes:  # refused before it is copied into storage
+                raise too_large(size, app.settings.max_file_bytes)
             ids.append(register_file(app.engine, app.store, path, external_id=f"file:{path}", source=str(path)).document.id)
+        except DocumentRejected as rejected:
+            rows.append(_intake_failure(path, rejected.reason))
         except OSError as error:
             rows.append(_intake_failure(path, f"could not read the file: {error.strerror or error}"))
     return list(dict.fromkeys(ids)), rows
@@ -122,7 +129,7 @@ def _run_error(result) -> str:
 
 def _intake_failure(path: Path, reason: str) -> dict:
     return {"id": None, "path": str(path), "sha256": None, "status": str(DocumentStatus.FAILED),
-            "failed_stage": "intake", "reason": reason, "chunks": 0, "embeddings": 0}
+            "failed_stage": "intake", "reason": reason, "attempts": 0, "chunks": 0, "embeddings": 0}
 
 
 def _print_totals(rows: list[dict]) -> None:

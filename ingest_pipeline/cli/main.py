@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from ingest_pipeline.cli import ingest_command, query_commands, service_commands, simulate_command
+from ingest_pipeline.cli import doctor_command, ingest_command, query_commands, service_commands, simulate_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     query_commands.add_to(commands)
     service_commands.add_to(commands)
     simulate_command.add_to(commands)
+    doctor_command.add_to(commands)
     return parser
 
 

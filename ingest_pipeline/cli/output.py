@@ -8,12 +8,12 @@ from typing import Iterable, Sequence, TextIO
 
 from ingest_pipeline.catalog.documents import Document
 
-DOCUMENT_FIELDS = ("id", "path", "sha256", "status", "failed_stage", "reason", "chunks", "embeddings")
+DOCUMENT_FIELDS = ("id", "path", "sha256", "status", "failed_stage", "reason", "attempts", "chunks", "embeddings")
 
 
 def document_row(doc: Document, embeddings: int) -> dict:
     return {"id": doc.id, "path": doc.source, "sha256": doc.sha256, "status": str(doc.status),
-            "failed_stage": doc.failed_stage, "reason": doc.reason, "chunks": doc.chunk_count,
+            "failed_stage": doc.failed_stage, "reason": doc.reason, "attempts": doc.attempts, "chunks": doc.chunk_count,
             "embeddings": embeddings}
 
 

@@ -23,11 +23,16 @@ def add_to(commands) -> None:
 
 def show_status(args) -> int:
     statuses = [DocumentStatus.FAILED] if args.failed else []
-    rows = [document_row(doc, n) for doc, n in Application.from_env().documents(statuses=statuses)]
+    app = Application.from_env()
+    rows = [document_row(doc, n) for doc, n in app.documents(statuses=statuses)]
     if args.json:
         print_json_lines([{k: row[k] for k in DOCUMENT_FIELDS} for row in rows])
     else:
-        print_table(rows, ("id", "status", "failed_stage", "chunks", "embeddings", "path", "reason"))
+        columns = ("id", "failed_stage", "attempts", "path", "reason") if args.failed else \
+            ("id", "status", "failed_stage", "chunks", "embeddings", "path", "reason")
+        print_table(rows, columns, width=200 if args.failed else 60)
+    for circuit in app.paused_providers():
+        print(f"paused: {circuit.describe()}", file=sys.stderr)
     return 0
 
 

@@ -26,6 +26,7 @@ _LIST_STYLE = re.compile(r"List (?:Bullet|Number|Paragraph)(?: ([2-9]))?")
 # A small archive is harmless whatever its ratio; the ratio guards the larger ones.
 _RATIO_CHECK_FLOOR = 10 * 1024 * 1024
 _MEGABYTE = 1024 * 1024
+_MAX_LIST_LEVEL = 8
 # What python-docx, lxml and zipfile raise on a broken package (RuntimeError: an encrypted member).
 _DAMAGED = (
     OpcError, PythonDocxError, KeyError, ValueError, LxmlError, zipfile.BadZipFile, zlib.error,
@@ -104,7 +105,8 @@ def _paragraph(paragraph: Paragraph) -> tuple[str, str] | None:
         return "#" * min(6, int(heading.group(1))) + " " + " ".join(text.split()), PARAGRAPH
     level = _list_level(paragraph, style)
     if level is not None:
-        return "  " * level + "- " + text, "list"
+        # Word nests lists nine deep at most; a forged level must not inflate the text.
+        return "  " * min(level, _MAX_LIST_LEVEL) + "- " + text, "list"
     return text, PARAGRAPH
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.extraction.docx_text import extract_docx
 from ingest_pipeline.extraction.html_text import extract_html
-from ingest_pipeline.extraction.limits import ExtractionLimits, enforce_limits, too_many_characters
+from ingest_pipeline.extraction.limits import (
+    Deadline, ExtractionLimits, enforce_limits, too_large, too_many_characters,
+)
 from ingest_pipeline.extraction.markdown_text import extract_markdown
 from ingest_pipeline.extraction.media_types import (
     DOCX, HTML, MARKDOWN, PDF, SUPPORTED_DESCRIPTION, TEXT,
@@ -28,20 +30,24 @@ def extract_pages(
 
     Close the iterator (or exhaust it) to release the file promptly.
     """
-    if media_type in (TEXT, MARKDOWN):
-        # Turned away before reading, rather than after decoding gigabytes.
-        if path.stat().st_size > _MAX_BYTES_PER_CHARACTER * limits.max_characters:
-            raise too_many_characters(limits)
-    yield from enforce_limits(_pages(path, media_type, limits), limits)
+    size = path.stat().st_size
+    # Both turned away before reading, rather than after decoding gigabytes.
+    if size > limits.max_file_bytes:
+        raise too_large(size, limits.max_file_bytes)
+    if media_type in (TEXT, MARKDOWN, HTML) and size > _MAX_BYTES_PER_CHARACTER * limits.max_characters:
+        raise too_many_characters(limits)
+    deadline = Deadline(limits.max_seconds)
+    yield from enforce_limits(_pages(path, media_type, limits, deadline), limits, deadline)
 
 
-def _pages(path: Path, media_type: str, limits: ExtractionLimits) -> Generator[Page, None, None]:
+def _pages(path: Path, media_type: str, limits: ExtractionLimits,
+           deadline: Deadline) -> Generator[Page, None, None]:
     if media_type == PDF:
         return extract_pdf(path, limits)
     if media_type == DOCX:
         return extract_docx(path, limits)
     if media_type == HTML:
-        return extract_html(path)
+        return extract_html(path, deadline)
     if media_type == MARKDOWN:
         return extract_markdown(path)
     if media_type == TEXT:

@@ -19,6 +19,11 @@ _BLOCKS = {
 _LAYOUT = {"table", "ul", "ol", "pre", *_HEADINGS}
 # HTML's own whitespace; a no-break space is content and stays.
 _SPACES = re.compile(r"[ \t\n\r\f]+")
+# Deeper lists are indented no further: otherwise thousands of nested lists grow the text quadratically.
+_MAX_LIST_INDENT = 8
+# ASCII digits only (str.isdigit accepts "²", which int() refuses), and few of them: past 4,300
+# digits Python refuses to read a number at all.
+_START_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
 class StructuredTextParser(HTMLParser):
@@ -82,6 +87,13 @@ class StructuredTextParser(HTMLParser):
             if tag == "pre" and self._pre:
                 self._pre -= 1
 
+    def parse_html_declaration(self, i: int) -> int:
+        try:
+            return super().parse_html_declaration(i)
+        except AssertionError:
+            # A malformed "<![...": Python gives up on the whole page where browsers read a bogus comment.
+            return self.parse_bogus_comment(i)
+
     def handle_data(self, data: str) -> None:
         if self._dropped or (self._in_head and not self._in_title):
             return
@@ -122,7 +134,7 @@ class StructuredTextParser(HTMLParser):
             return "- "
         numbering = self._lists[-1]
         numbering[1] += 1
-        indent = "  " * (len(self._lists) - 1)
+        indent = _indent(len(self._lists) - 1)
         return f"{indent}{numbering[1] - 1}. " if numbering[0] else f"{indent}- "
 
     def _flush(self, heading: int = 0) -> None:
@@ -137,7 +149,7 @@ class StructuredTextParser(HTMLParser):
             self._blocks.append(("#" * heading + " " + " ".join(text.split("\n")), PARAGRAPH))
         elif self._marker is not None or self._lists:
             marker, self._marker = self._marker, None
-            text = marker + text if marker else "  " * len(self._lists) + text
+            text = marker + text if marker else _indent(len(self._lists)) + text
             self._blocks.append((text, f"list {self._runs}"))
         else:
             self._blocks.append((text, PARAGRAPH))
@@ -158,9 +170,13 @@ class StructuredTextParser(HTMLParser):
             self._blocks.append((" | ".join(row), f"table {self._runs}"))
 
 
+def _indent(level: int) -> str:
+    return "  " * min(level, _MAX_LIST_INDENT)
+
+
 def _start_number(attrs: list[tuple[str, str | None]]) -> int:
-    start = dict(attrs).get("start") or "1"
-    return int(start) if start.strip().lstrip("-").isdigit() else 1
+    start = (dict(attrs).get("start") or "1").strip()
+    return int(start) if _START_NUMBER.fullmatch(start) else 1
 
 
 def _tidy(text: str) -> str:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Generator
 from pathlib import Path
 
+from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.extraction.plain_text import decode_text
 from ingest_pipeline.models import Page
 
@@ -21,4 +22,11 @@ def strip_front_matter(text: str) -> str:
 
 
 def extract_markdown(path: Path) -> Generator[Page, None, None]:
-    yield Page(number=1, text=strip_front_matter(decode_text(path.read_bytes())))
+    source = decode_text(path.read_bytes())
+    text = strip_front_matter(source)
+    if source.strip() and not text.strip():
+        raise DocumentRejected(
+            "The Markdown file holds only front matter (the metadata block between its --- or +++ lines) "
+            "and no text after it."
+        )
+    yield Page(number=1, text=text)

@@ -10,6 +10,7 @@ import pypdfium2.raw as pdfium_c
 
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.extraction.limits import ExtractionLimits, too_many_pages
+from ingest_pipeline.extraction.pdf_streams import check_streams
 from ingest_pipeline.models import Page
 
 # pdfium joins a word hyphenated across lines, leaving \x02 where the hyphen was: keep it visible.
@@ -18,16 +19,32 @@ _CLEANUP = str.maketrans({"\x02": "-", "\x00": None})
 
 def extract_pdf(path: Path, limits: ExtractionLimits) -> Generator[Page, None, None]:
     """Yield each page's text; the document is closed when the generator ends or is closed."""
+    check_streams(path, limits)
     pdf = _open(path)
     try:
         count = len(pdf)
         # Known before any text is read, so a huge PDF is turned away at once.
         if count > limits.max_pages:
             raise too_many_pages(limits, count)
+        has_text = False
         for index in range(count):
-            yield Page(number=index + 1, text=_page_text(pdf, index))
+            page = Page(number=index + 1, text=_page_text(pdf, index))
+            has_text = has_text or bool(page.text.strip())
+            yield page
     finally:
         pdf.close()
+    if not has_text:
+        raise _no_text_layer(count)
+
+
+def _no_text_layer(count: int) -> DocumentRejected:
+    if count == 0:
+        return DocumentRejected("The PDF has no pages, so there is no text to read from it.")
+    pages = "its one page has no text" if count == 1 else f"none of its {count:,} pages has any text"
+    return DocumentRejected(
+        f"The PDF has no text layer ({pages}): it is probably a scan or made of images. "
+        "Run it through OCR (text recognition) first, then upload the result."
+    )
 
 
 def _open(path: Path) -> pypdfium2.PdfDocument:

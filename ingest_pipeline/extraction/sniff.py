@@ -30,6 +30,10 @@ _MARKDOWN_HINT = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n|^#{1,6}[ \t]+\S|^```", re
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 _MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd", ".mkdn"}
 _TEXT_SUFFIXES = {".txt", ".text"}
+_BINARY_SUFFIXES = {
+    ".docx": "a Word document (a .docx file is a ZIP package, and this one is not)",
+    ".pdf": "a PDF (a PDF file starts with %PDF-, and this one does not)",
+}
 
 
 def sniff_media_type(head: bytes, file_name: str = "") -> str:
@@ -84,8 +88,21 @@ def _sniff_head(head: bytes, file_name: str) -> str:
     except DocumentRejected:
         if what := signatures.weak_format(head):
             raise unsupported(what) from None
+        if named := _misnamed(file_name):
+            raise named from None
         raise
     return _text_type(text, PurePath(file_name).suffix.lower())
+
+
+def _misnamed(file_name: str) -> DocumentRejected | None:
+    """For binary data under the name of a supported binary format: say that it is not one."""
+    suffix = PurePath(file_name).suffix.lower()
+    expected = _BINARY_SUFFIXES.get(suffix)
+    if expected is None:
+        return None
+    return DocumentRejected(
+        f"The file is named {suffix} but is not {expected}: it is damaged, or another kind of file was renamed."
+    )
 
 
 def _is_pdf(head: bytes) -> bool:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import dagster as dg
+import llama_cloud
 from llama_cloud import LlamaCloud, NotFoundError
 from pydantic import Field, PrivateAttr
 
+from ingest_pipeline.circuit_breaker import LLAMAPARSE
+from ingest_pipeline.errors import ServiceUnavailable
 from ingest_pipeline.models import Page
 from ingest_pipeline.parse_job_status import COMPLETED, PARSE_EVENTS
 from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound, JobStatus, ParseJob, ParseResult
@@ -15,6 +20,9 @@ from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound, Jo
 WEBHOOK_PATH = "/webhooks/llamaparse"
 TIERS = ("fast", "cost_effective", "agentic", "agentic_plus")
 DEFAULT_BASE_URL = "https://api.cloud.llamaindex.ai"
+# Left after the client's own retries, these say the service is struggling, not that the file is bad.
+_UNAVAILABLE = (llama_cloud.APIConnectionError, llama_cloud.InternalServerError, llama_cloud.RateLimitError,
+                llama_cloud.APIResponseValidationError, llama_cloud.ConflictError)
 
 
 class LlamaParseResource(AsynchronousParser):
@@ -31,6 +39,10 @@ class LlamaParseResource(AsynchronousParser):
         self._client = self._build_client()
 
     @property
+    def circuit(self) -> str:
+        return LLAMAPARSE
+
+    @property
     def fingerprint(self) -> str:
         return f"llamaparse-{self.tier}-{self.version}"
 
@@ -42,7 +54,7 @@ class LlamaParseResource(AsynchronousParser):
 
     def submit(self, path: Path, file_name: str) -> ParseJob:
         """Start a parse job and return at once; completion arrives as a webhook (or a poll)."""
-        with open(path, "rb") as data:
+        with open(path, "rb") as data, _unavailable_as_transient():
             job = self.client.parsing.create(tier=self.tier, version=self.version, upload_file=(file_name, data),
                                              webhook_configurations=self._webhooks())
         return ParseJob(job.id, job.status, self.tier)
@@ -74,7 +86,8 @@ class LlamaParseResource(AsynchronousParser):
 
     def _get(self, job_id: str, expand: list[str] | None = None):
         try:
-            return self.client.parsing.get(job_id, expand=expand) if expand else self.client.parsing.get(job_id)
+            with _unavailable_as_transient():
+                return self.client.parsing.get(job_id, expand=expand) if expand else self.client.parsing.get(job_id)
         except NotFoundError as error:
             raise JobNotFound(f"LlamaParse does not know job {job_id}") from error
 
@@ -89,3 +102,11 @@ class LlamaParseResource(AsynchronousParser):
             raise ValueError(f"LlamaParse tier {self.tier!r} is not one of {', '.join(TIERS)}")
         # base_url is always passed so that an unset variable can never send files to the real cloud.
         return LlamaCloud(api_key=self.api_key, base_url=self.base_url or DEFAULT_BASE_URL, max_retries=self.max_retries)
+
+
+@contextmanager
+def _unavailable_as_transient() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise ServiceUnavailable(f"LlamaParse is unavailable: {type(error).__name__}: {error}") from error

@@ -9,6 +9,7 @@ import openai
 from pydantic import Field, PrivateAttr
 
 from ingest_pipeline.batching import BatchLimits
+from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, OPENAI, CircuitBreaker
 from ingest_pipeline.embedding_models import (
     DEFAULT_OPENAI_MODEL, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST, openai_model,
 )
@@ -17,9 +18,6 @@ from ingest_pipeline.rate_budget import PostgresRateBudget
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.embedder import EmbedderResource, EmbeddingSpace
 from ingest_pipeline.tokens import count_tokens
-
-_LIMITS = BatchLimits(MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST, MAX_TOKENS_PER_INPUT)
-
 
 class OpenAIEmbedder(EmbedderResource):
     api_key: str = Field(description="OpenAI API key (OPENAI_API_KEY).")
@@ -31,6 +29,10 @@ class OpenAIEmbedder(EmbedderResource):
     max_attempts: int = Field(default=6, description="Attempts per request on transient errors.")
     timeout_seconds: float = Field(default=60.0, description="Per attempt.")
     usd_per_million_tokens: float = Field(default=-1.0, description="Price; negative means the model's list price.")
+    max_inputs_per_request: int = Field(
+        default=MAX_INPUTS_PER_REQUEST, description="At most the API's limit; smaller requests make a retry cheaper.")
+    circuit_failures: int = Field(default=FAILURE_THRESHOLD, description="Consecutive failures that pause OpenAI work.")
+    circuit_cooldown_seconds: float = Field(default=COOLDOWN_SECONDS, description="First pause after that.")
     database: PostgresResource
     _requester: EmbeddingRequester | None = PrivateAttr(default=None)
 
@@ -44,7 +46,8 @@ class OpenAIEmbedder(EmbedderResource):
 
     @property
     def batch_limits(self) -> BatchLimits:
-        return _LIMITS
+        return BatchLimits(min(self.max_inputs_per_request, MAX_INPUTS_PER_REQUEST), MAX_TOKENS_PER_REQUEST,
+                           MAX_TOKENS_PER_INPUT)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         outcome = self.embed_batch(texts, [count_tokens(text) for text in texts])
@@ -76,4 +79,5 @@ class OpenAIEmbedder(EmbedderResource):
                                timeout=self.timeout_seconds)
         budget = PostgresRateBudget(self.database.engine, f"openai:{model.name}",
                                     self.requests_per_minute, self.tokens_per_minute)
-        return EmbeddingRequester(client, model.name, self.dimensions or None, budget, self.max_attempts)
+        breaker = CircuitBreaker(self.database.engine, OPENAI, self.circuit_failures, self.circuit_cooldown_seconds)
+        return EmbeddingRequester(client, model.name, self.dimensions or None, budget, self.max_attempts, breaker=breaker)

@@ -10,6 +10,7 @@ from typing import Iterator
 import dagster as dg
 from pydantic import Field
 
+from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD
 from ingest_pipeline.extraction import ExtractionLimits, extract_pages
 from ingest_pipeline.models import Page
 from ingest_pipeline.parse_job_status import TERMINAL
@@ -44,7 +45,7 @@ class JobNotFound(LookupError):
     """The service no longer knows the job (its result expired, or another account made it)."""
 
 # Bump when extraction changes what it produces, so stored parses are redone.
-LOCAL_PARSER_VERSION = 1
+LOCAL_PARSER_VERSION = 2
 
 
 class ParserResource(dg.ConfigurableResource):
@@ -73,6 +74,13 @@ class AsynchronousParser(ParserResource):
         default=1800.0, description="Submit again a job unfinished after this long (INGEST_PARSE_STUCK_AFTER).")
     max_submissions: int = Field(
         default=3, description="Submissions of one file before it is failed (INGEST_PARSE_MAX_SUBMISSIONS).")
+    circuit_failures: int = Field(default=FAILURE_THRESHOLD, description="Consecutive failures that pause its work.")
+    circuit_cooldown_seconds: float = Field(default=COOLDOWN_SECONDS, description="First pause after that.")
+
+    @property
+    @abstractmethod
+    def circuit(self) -> str:
+        """The name of the service's circuit (shared by every process using the service)."""
 
     @abstractmethod
     def submit(self, path: Path, file_name: str) -> ParseJob:
@@ -95,10 +103,15 @@ class LocalParser(SynchronousParser):
     """Offline parsing with pypdfium2, python-docx and the standard library."""
 
     max_pages: int = Field(default=5000, description="Reject documents with more pages than this.")
+    max_file_bytes: int = Field(default=ExtractionLimits().max_file_bytes, description="Reject larger files.")
+    max_seconds: float = Field(default=ExtractionLimits().max_seconds,
+                               description="Seconds one document's extraction may take (checked between pages).")
 
     @property
     def fingerprint(self) -> str:
         return f"local-v{LOCAL_PARSER_VERSION}-pages{self.max_pages}"
 
     def parse(self, path: Path, media_type: str) -> Iterator[Page]:
-        return extract_pages(path, media_type, ExtractionLimits(max_pages=self.max_pages))
+        limits = ExtractionLimits(max_pages=self.max_pages, max_file_bytes=self.max_file_bytes,
+                                  max_seconds=self.max_seconds)
+        return extract_pages(path, media_type, limits)

@@ -30,7 +30,8 @@ def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> di
     return {
         "database": database,
         "storage": storage,
-        "inbox": InboxResource(folder=str(settings.inbox_dir), database=database, storage=storage),
+        "inbox": InboxResource(folder=str(settings.inbox_dir), database=database, storage=storage,
+                               max_file_bytes=settings.max_file_bytes),
         "parser": build_parser(settings, secrets_as_env_vars),
         "chunker": ChunkerResource(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap),
         "embedder": build_embedder(settings, database, secrets_as_env_vars),
@@ -39,7 +40,8 @@ def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> di
 
 def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> ParserResource:
     if settings.parser == "local":
-        return LocalParser(max_pages=settings.max_pages)
+        return LocalParser(max_pages=settings.max_pages, max_file_bytes=settings.max_file_bytes,
+                           max_seconds=settings.max_parse_seconds)
     if settings.parser == "llamaparse":
         return LlamaParseResource(
             api_key=dg.EnvVar("LLAMA_CLOUD_API_KEY") if secrets_as_env_vars else settings.llama_cloud_api_key,
@@ -49,7 +51,8 @@ def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> Parse
             webhook_secret=(dg.EnvVar("INGEST_WEBHOOK_SECRET") if secrets_as_env_vars and settings.webhook_secret
                             else settings.webhook_secret),
             poll_after_seconds=settings.parse_poll_after, stuck_after_seconds=settings.parse_stuck_after,
-            max_submissions=settings.parse_max_submissions,
+            max_submissions=settings.parse_max_submissions, circuit_failures=settings.circuit_failures,
+            circuit_cooldown_seconds=settings.circuit_cooldown,
         )
     raise ConfigurationError(f"INGEST_PARSER={settings.parser!r} is not a parser; choose one of {', '.join(PARSERS)}")
 
@@ -63,6 +66,7 @@ def build_embedder(settings: Settings, database: PostgresResource, secrets_as_en
             api_key=dg.EnvVar("OPENAI_API_KEY") if secrets_as_env_vars else settings.openai_api_key, base_url=settings.openai_base_url, model=settings.embedding_model,
             dimensions=settings.embedding_dimensions or 0, requests_per_minute=settings.openai_rpm,
             tokens_per_minute=settings.openai_tpm, usd_per_million_tokens=-1.0 if price is None else price,
+            circuit_failures=settings.circuit_failures, circuit_cooldown_seconds=settings.circuit_cooldown,
             database=database,
         )
     raise ConfigurationError(

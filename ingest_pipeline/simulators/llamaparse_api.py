@@ -14,12 +14,13 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.simulators.control_routes import add_control_routes
 from ingest_pipeline.simulators.llamaparse_faults import JOB_PROBABILITIES, REQUEST_PROBABILITIES, ParseFaultConfig, ParseFaultInjector
 from ingest_pipeline.simulators.llamaparse_jobs import JobRunner, ParseJob, new_id
 from ingest_pipeline.simulators.llamaparse_stats import ParseStats
 from ingest_pipeline.simulators.llamaparse_webhooks import DeliverySettings, WebhookSender
-from ingest_pipeline.simulators.openai_api import _listening_socket, _probability, _wait_until_answering
+from ingest_pipeline.simulators.openai_api import _probability
 from ingest_pipeline.simulators.openai_protocol import ApiError
 
 __all__ = ["ParseFaultConfig", "ParseSimulatorConfig", "add_arguments", "create_app", "run", "running_llamaparse_simulator", "serve"]
@@ -175,24 +176,9 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ParseSimula
 def running_llamaparse_simulator(config: ParseSimulatorConfig | None = None, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve from a background thread on a free port; yields the base URL (host root, as the SDK's base_url wants)."""
     stop = threading.Event()
-    listener = _listening_socket(host)
-    root_url = f"http://{f'[{host}]' if ':' in host else host}:{listener.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(config, stop), lifespan="off", loop="asyncio", log_config=None, log_level="warning",
-        timeout_graceful_shutdown=1,
-    ))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name=f"llamaparse-simulator-{root_url}", daemon=True
-    )
-    thread.start()
-    try:
-        _wait_until_answering(root_url, thread)
+    with serving_in_background(create_app(config, stop), "/_stats", host, name="llamaparse-simulator",
+                               on_exit=stop.set) as root_url:
         yield root_url
-    finally:
-        stop.set()
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
 
 
 # (flag, ParseFaultConfig field, help): every fault setting but the seed and the two delays is a probability.

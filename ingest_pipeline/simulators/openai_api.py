@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import sys
-import threading
-import time
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.simulators.control_routes import add_control_routes
 from ingest_pipeline.simulators.openai_embeddings import CONNECTION_KEY, ConnectionFate, EmbeddingsEndpoint, SimulatorConfig
 from ingest_pipeline.simulators.openai_faults import FaultConfig
@@ -79,49 +76,8 @@ def running_simulator(config: SimulatorConfig | None = None, host: str = "127.0.
 
     Pass your own `config` to reach the live `config.faults` and `config.stats` from the test.
     """
-    listener = _listening_socket(host)
-    root_url = f"http://{f'[{host}]' if ':' in host else host}:{listener.getsockname()[1]}"
-    server_config = uvicorn.Config(
-        create_app(config), http="h11", lifespan="off", loop="asyncio",
-        # No log_config: leave the host process's logging alone; a short grace so a sleeping fault never holds exit.
-        log_config=None, log_level="warning", timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(server_config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name=f"openai-simulator-{root_url}", daemon=True
-    )
-    thread.start()
-    try:
-        _wait_until_answering(root_url, thread)
+    with serving_in_background(create_app(config), "/_stats", host, name="openai-simulator") as root_url:
         yield f"{root_url}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
-
-
-def _listening_socket(host: str) -> socket.socket:
-    """Bound to a free port before the server starts, so the port is known without racing anyone for it."""
-    # proto must say TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only then, and without
-    # it every keep-alive answer waits ~40 ms for a delayed ACK (Nagle).
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    listener.listen(128)
-    return listener
-
-
-def _wait_until_answering(root_url: str, thread: threading.Thread, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError(f"The simulator at {root_url} stopped while starting.")
-        try:
-            httpx.get(f"{root_url}/_stats", timeout=1.0).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.01)
-    raise RuntimeError(f"The simulator at {root_url} did not answer within {timeout} s.")
 
 
 # (flag, FaultConfig field, type, help): the fault flags map one to one onto FaultConfig.

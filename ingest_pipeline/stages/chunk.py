@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import chunks, documents, pages
 from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.chunking import iter_chunks
 from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.stages.runner import UpToDate
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
@@ -20,8 +21,8 @@ def chunk_document(engine: Engine, doc: Document, chunker: ChunkerResource) -> d
     if doc.chunk_key == chunk_key and is_ready_for(Stage.EMBEDDINGS, doc.status):
         raise UpToDate()
     with engine.begin() as conn:
-        cut = chunker.cut(pages.read(conn, doc.id, clean=True))
-        chunks.stage(conn, doc.id, cut)
+        # Chunks stream from the chunker into the table: a long document's chunks are never all in memory.
+        count, tokens = chunks.stage(conn, doc.id, iter_chunks(pages.read(conn, doc.id, clean=True), chunker.options))
         documents.update(conn, doc.id, status=str(DocumentStatus.CHUNKED), chunk_key=chunk_key,
                          failed_stage=None, reason=None, attempts=0)
-    return {"chunks": len(cut), "tokens": sum(c.token_count for c in cut)}
+    return {"chunks": count, "tokens": tokens}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -11,49 +13,139 @@ from ingest_pipeline.batching import token_batches
 from ingest_pipeline.catalog import chunks, documents, embeddings
 from ingest_pipeline.catalog.chunks import StoredChunk
 from ingest_pipeline.catalog.documents import Document
-from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.errors import DocumentRejected, ProviderPaused
 from ingest_pipeline.openai_requests import ProviderConfigurationError, Usage
 from ingest_pipeline.resources.embedder import EmbedderResource
 from ingest_pipeline.stages.runner import Superseded, UpToDate
 from ingest_pipeline.statuses import DocumentStatus
 
+# Embedding requests sent at once: a provider's latency (seconds for a full batch) is mostly waiting.
+# Each response in flight holds up to ~100 MB of vectors as Python floats: a few at most.
+REQUESTS_IN_FLIGHT = 2
+# Documents published per transaction by the bulk path: few round trips, bounded transactions.
+PUBLISH_BATCH = 200
+# Below this many new vectors, inserting them into the HNSW index costs less than rebuilding it.
+REBUILD_MINIMUM = 500
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class EmbeddingPass:
-    """What one pass over a run's pending chunks did; `error` is why some texts are still missing."""
+    """What one pass over a run's pending chunks did; `error` is why some texts are still missing.
+
+    `published` holds the facts of the documents the pass already published in bulk.
+    """
 
     set_id: int
     usage: Usage = field(default_factory=Usage)
     texts_embedded: int = 0
     cache_hits: int = 0
     error: str | None = None
+    paused: ProviderPaused | None = None
     tokens_by_hash: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
     pending_documents: set[str] = field(default_factory=set)
+    published: dict[str, dict] = field(default_factory=dict)
 
 
 def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: EmbedderResource) -> EmbeddingPass:
     """Embed every text these documents still need, once per distinct text, in token-aware batches
-    across documents. Vectors are cached batch by batch, so a crash loses at most one request."""
+    across documents, then publish in bulk every document whose texts all have vectors (the rest
+    are left to `publish_document`, which says why). Vectors are cached batch by batch, so a crash
+    loses at most the requests in flight."""
     space = embedder.space
     with engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, space.embedder, space.model, space.dimensions)
         pending = chunks.pending(conn, document_ids, set_id)
         have = embeddings.cached(conn, set_id, [c.text_hash for c in pending])
+        versions = {doc.id: doc.sha256 for doc in documents.get_many(conn, sorted({c.document_id for c in pending}))}
     work = _distinct_missing(pending, have)
     result = EmbeddingPass(set_id, cache_hits=len({c.text_hash for c in pending} & have),
-                           pending_documents={c.document_id for c in pending})
-    for batch_range in token_batches([c.token_count for c in work], embedder.batch_limits):
-        batch = [work[i] for i in batch_range]
-        try:
-            outcome = embedder.embed_batch([c.text for c in batch], [c.token_count for c in batch])
-        except ProviderConfigurationError:
-            raise
-        except Exception as error:  # the documents still missing vectors report it, per document
-            result.error = f"{type(error).__name__}: {error}"
-            break
-        _record(engine, result, batch, outcome, space.dimensions)
+                           pending_documents=set(versions))
+    _embed_all(engine, result, work, embedder, space.dimensions)
+    _publish_in_bulk(engine, result, versions, _hashes_by_document(pending), len(pending), space.dimensions)
     return result
+
+
+def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], embedder: EmbedderResource,
+               dimensions: int) -> None:
+    """Send the batches, up to REQUESTS_IN_FLIGHT at once: the API's latency overlaps the other
+    requests and the storing of vectors. The first failure stops further sends; what is already
+    in flight still lands in the cache."""
+    ranges = iter(token_batches([c.token_count for c in work], embedder.batch_limits))
+    fatal: ProviderConfigurationError | None = None
+    with ThreadPoolExecutor(max_workers=REQUESTS_IN_FLIGHT) as pool:
+        in_flight: dict[Future, list[StoredChunk]] = {}
+
+        def send() -> None:
+            if (batch_range := next(ranges, None)) is not None:
+                batch = [work[i] for i in batch_range]
+                in_flight[pool.submit(embedder.embed_batch, [c.text for c in batch], [c.token_count for c in batch])] = batch
+
+        for _ in range(REQUESTS_IN_FLIGHT):
+            send()
+        while in_flight:
+            for future in wait(in_flight, return_when=FIRST_COMPLETED).done:
+                batch = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except ProviderConfigurationError as error:
+                    fatal = error
+                except ProviderPaused as paused:  # the provider's circuit is open: the documents wait
+                    result.paused, result.error = paused, paused.reason
+                except Exception as error:  # the documents still missing vectors report it, per document
+                    result.error = f"{type(error).__name__}: {error}"
+                else:
+                    _record(engine, result, batch, outcome, dimensions)
+                    if fatal is None and result.error is None:
+                        send()
+    if fatal is not None:
+        raise fatal
+
+
+def _publish_in_bulk(engine: Engine, result: EmbeddingPass, versions: dict[str, str],
+                     hashes: dict[str, set[str]], new_vectors: int, dimensions: int) -> None:
+    """Publish documents a batch per transaction; a large load into a small set drops the set's
+    HNSW index first and builds it again at the end, which is many times faster."""
+    with engine.begin() as conn:
+        rebuild = new_vectors >= REBUILD_MINIMUM and embeddings.has_fewer_vectors(conn, result.set_id, new_vectors)
+        if rebuild:
+            embeddings.drop_index(conn, result.set_id)
+    try:
+        ids = sorted(versions)
+        for start in range(0, len(ids), PUBLISH_BATCH):
+            _publish_batch(engine, result, {i: versions[i] for i in ids[start:start + PUBLISH_BATCH]}, hashes)
+    finally:
+        if rebuild:
+            with engine.begin() as conn:
+                embeddings.ensure_index(conn, result.set_id, dimensions)
+
+
+def _publish_batch(engine: Engine, result: EmbeddingPass, versions: dict[str, str], hashes: dict[str, set[str]]) -> None:
+    try:
+        with engine.begin() as conn:
+            published = chunks.publish_many(conn, result.set_id, versions)
+            for doc_id, (count, tokens) in published.items():
+                documents.update(conn, doc_id, status=str(DocumentStatus.EMBEDDED), chunk_count=count,
+                                 token_count=tokens, failed_stage=None, reason=None, attempts=0)
+    except Exception:  # each document then goes through publish_document, which records why
+        log.warning("publishing %s documents at once failed; publishing them one by one", len(versions), exc_info=True)
+        return
+    for doc_id, (count, tokens) in published.items():
+        result.published[doc_id] = _facts(result, hashes.get(doc_id, set()), count, tokens)
+
+
+def _hashes_by_document(pending: Sequence[StoredChunk]) -> dict[str, set[str]]:
+    hashes: dict[str, set[str]] = {}
+    for chunk in pending:
+        hashes.setdefault(chunk.document_id, set()).add(chunk.text_hash)
+    return hashes
+
+
+def _facts(result: EmbeddingPass, hashes: set[str], count: int, tokens: int) -> dict:
+    new = hashes & result.tokens_by_hash.keys()
+    return {"chunks": count, "tokens": tokens, "embedded_texts": len(new),
+            "embedded_tokens": sum(result.tokens_by_hash[h] for h in new)}
 
 
 def _record(engine: Engine, result: EmbeddingPass, batch: list[StoredChunk], outcome, dimensions: int) -> None:
@@ -69,6 +161,8 @@ def _record(engine: Engine, result: EmbeddingPass, batch: list[StoredChunk], out
 
 def publish_document(engine: Engine, doc: Document, embedding_pass: EmbeddingPass) -> dict:
     """Make the document's staged chunks and their vectors searchable together, in one transaction."""
+    if doc.id in embedding_pass.published:
+        return embedding_pass.published[doc.id]
     if doc.status is DocumentStatus.EMBEDDED and doc.id not in embedding_pass.pending_documents:
         raise UpToDate()
     with engine.begin() as conn:
@@ -81,15 +175,15 @@ def publish_document(engine: Engine, doc: Document, embedding_pass: EmbeddingPas
             raise DocumentRejected(f"the embedding API refused {len(refused)} chunk(s) of this document: "
                                    f"{embedding_pass.rejected[next(iter(refused))]}")
         missing = hashes - embeddings.cached(conn, embedding_pass.set_id, hashes)
+        if missing and embedding_pass.paused:
+            raise ProviderPaused(embedding_pass.paused.provider, embedding_pass.paused.reason)
         if missing:
             raise RuntimeError(f"{len(missing)} chunk texts have no embedding yet: {embedding_pass.error}")
         _still_current(documents.get(conn, doc.id, lock=True), doc)
         count, tokens = chunks.publish(conn, doc.id)
         documents.update(conn, doc.id, status=str(DocumentStatus.EMBEDDED), chunk_count=count,
                          token_count=tokens, failed_stage=None, reason=None, attempts=0)
-    new = hashes & embedding_pass.tokens_by_hash.keys()
-    return {"chunks": count, "tokens": tokens, "embedded_texts": len(new),
-            "embedded_tokens": sum(embedding_pass.tokens_by_hash[h] for h in new)}
+    return _facts(embedding_pass, hashes, count, tokens)
 
 
 def _still_current(current: Document | None, seen: Document) -> None:

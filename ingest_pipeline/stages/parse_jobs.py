@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Callable, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 from ingest_pipeline.catalog import documents, parse_jobs
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.catalog.parse_jobs import ParseJobRecord
-from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.circuit_breaker import CircuitBreaker
+from ingest_pipeline.errors import DocumentRejected, ServiceUnavailable
 from ingest_pipeline.parse_job_status import COMPLETED, EXPIRED
 from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound, ParseResult
 from ingest_pipeline.stages.runner import Superseded, UpToDate, Waiting
 from ingest_pipeline.statuses import DocumentStatus, Stage
 from ingest_pipeline.storage import ContentStore
 
+T = TypeVar("T")
 # A finished job's result serves identical bytes for this long; services expire results eventually.
 RESULT_REUSE_SECONDS = 24 * 3600
 
@@ -39,7 +42,7 @@ def submit_job(engine: Engine, doc: Document, store: ContentStore, parser: Async
         raise DocumentRejected(
             f"the parser did not finish {doc.file_name} in {parser.max_submissions} submissions "
             f"of {parser.stuck_after_seconds:g} s each; re-drive it later")
-    job = parser.submit(store.path_for(doc.sha256), doc.file_name)
+    job = guarded(engine, parser, lambda: parser.submit(store.path_for(doc.sha256), doc.file_name))
     with engine.begin() as conn:
         parse_jobs.insert(conn, job.job_id, doc.sha256, parser.fingerprint, attempt, job.status)
         _link(conn, doc, job.job_id)
@@ -56,7 +59,7 @@ def fetch_job_result(engine: Engine, doc: Document, parser: AsynchronousParser, 
     if job.open:
         raise Waiting(f"parse job {job.job_id} is {job.status}; a webhook or a poll will say when it ends")
     try:
-        result = parser.result(job.job_id)
+        result = guarded(engine, parser, lambda: parser.result(job.job_id))
     except JobNotFound:
         with engine.begin() as conn:
             parse_jobs.consume(conn, job.job_id, EXPIRED, "the service no longer has this job")
@@ -76,6 +79,19 @@ def fetch_job_result(engine: Engine, doc: Document, parser: AsynchronousParser, 
         raise DocumentRejected(f"the parser could not read any page of {doc.file_name}"
                                + (f" ({failed})" if failed else ""), restart_stage=Stage.PARSE_JOB)
     return job.job_id, result
+
+
+def guarded(engine: Engine, parser: AsynchronousParser, call: Callable[[], T]) -> T:
+    """Call the service through its circuit: paused while open, and every outcome counted."""
+    breaker = CircuitBreaker(engine, parser.circuit, parser.circuit_failures, parser.circuit_cooldown_seconds)
+    breaker.check()
+    try:
+        value = call()
+    except ServiceUnavailable as error:
+        breaker.record_failure(str(error))  # raises ProviderPaused if this failure opened the circuit
+        raise
+    breaker.record_success()
+    return value
 
 
 def _serves(job: ParseJobRecord, doc: Document, parser: AsynchronousParser) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.catalog.documents import Document
-from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.errors import DocumentRejected, ProviderPaused
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
 
 # Failed attempts of one document at an unexpected error before it is failed for good.
@@ -71,6 +71,9 @@ def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> O
         outcome.state, outcome.note = SKIPPED, str(superseded)
     except Waiting as waiting:
         outcome.state, outcome.note = WAITING, str(waiting)
+    except ProviderPaused as paused:
+        pause(engine, doc.id, paused)
+        outcome.state, outcome.note = WAITING, paused.reason
     except DocumentRejected as rejected:
         fail(engine, doc.id, Stage(rejected.restart_stage or stage), rejected.reason)
         outcome.state, outcome.note = FAILED, rejected.reason
@@ -78,6 +81,12 @@ def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> O
         outcome.state, outcome.note = _count_attempt(engine, stage, doc.id, error)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def pause(engine: Engine, document_id: str, paused: ProviderPaused) -> None:
+    """The document waits for its provider's circuit to close; the uploads sensor queues it again then."""
+    with engine.begin() as conn:
+        documents.update(conn, document_id, paused_for=paused.provider, reason=paused.reason)
 
 
 def fail(engine: Engine, document_id: str, stage: Stage, reason: str) -> None:

@@ -12,7 +12,7 @@ from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
 from ingest_pipeline.validation import DEFAULT_MIN_CHARACTERS, assess, clean_pages
 
 # Bump when cleaning or the acceptance rules change, so stored validations are redone.
-VALIDATION_VERSION = 1
+VALIDATION_VERSION = 2
 PREVIEW_CHARACTERS = 300
 
 

@@ -1,4 +1,4 @@
-"""Row-level invariants of the store that must hold after any crash, race or fault: nothing half-visible, doubled or orphaned."""
+"""Row-level invariants of the store that hold after any crash, race or fault: nothing half-visible, doubled or orphaned."""
 
 from __future__ import annotations
 

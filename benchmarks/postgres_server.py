@@ -1,0 +1,37 @@
+"""One embedded Postgres (pgserver, as the project starts it) shared by both systems, a database per run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from ingest_pipeline.database.embedded import embedded_database_url
+
+
+class SharedServer:
+    """The server under `folder`; each ingest gets a fresh database so no run sees another's rows."""
+
+    def __init__(self, folder: Path):
+        self.url = embedded_database_url(folder)  # postgresql+psycopg2://postgres:@/postgres?host=...
+        self.socket_query = self.url.split("?", 1)[1]
+        self._admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+
+    def create(self, name: str) -> None:
+        """A new empty database with pgvector."""
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = create_engine(self.urls(name)[0])
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+        engine.dispose()
+
+    def urls(self, name: str) -> tuple[str, str]:
+        """SQLAlchemy URLs of database `name`: psycopg2 (ours, LlamaIndex) and asyncpg (LlamaIndex)."""
+        return (f"postgresql+psycopg2://postgres:@/{name}?{self.socket_query}",
+                f"postgresql+asyncpg://postgres@/{name}?{self.socket_query}")
+
+    def drop(self, name: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

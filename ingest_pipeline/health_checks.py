@@ -1,0 +1,106 @@
+"""What `GET /health` and `ingest-pipeline doctor` check: database, pgvector, storage, providers and the Dagster daemon."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import dagster as dg
+from sqlalchemy import Engine, text
+
+from ingest_pipeline.log_redaction import redact
+from ingest_pipeline.provider_checks import embedder_check, parser_check
+from ingest_pipeline.settings import Settings
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+NO_DAEMON = "no daemon running"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    # The API cannot answer without these; providers and the daemon only hold up the pipeline.
+    critical: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def database_checks(engine_of: Callable[[], Engine]) -> list[CheckResult]:
+    """`database` (a query answers) and `pgvector` (the extension is installed)."""
+    try:
+        with engine_of().connect() as conn:
+            version = conn.execute(text("SHOW server_version")).scalar_one()
+            vector = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).scalar()
+    except Exception as error:  # noqa: BLE001 - any failure is the answer; its message may hold the URL
+        reason = f"cannot query the database ({type(error).__name__})"
+        return [CheckResult("database", False, reason, True),
+                CheckResult("pgvector", False, "not checked: no database", True)]
+    pgvector = (CheckResult("pgvector", True, f"pgvector {vector}", True) if vector else
+                CheckResult("pgvector", False, "the pgvector extension is not installed in this database", True))
+    return [CheckResult("database", True, f"connected (PostgreSQL {version.split()[0]})", True), pgvector]
+
+
+def storage_check(folder: Path) -> CheckResult:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-"):
+            pass
+    except OSError as error:
+        return CheckResult("storage", False, f"the storage folder is not writable ({type(error).__name__})", True)
+    return CheckResult("storage", True, "writable", True)
+
+
+def daemon_check(instance: dg.DagsterInstance) -> CheckResult:
+    """Whether the daemons this instance needs (sensors, backfills, run queue) have a recent heartbeat.
+
+    "Recent" is Dagster's own reading (its daemon page says the same): a heartbeat every 30 s, and a
+    daemon counts as gone after 30 minutes without one. The age of the last heartbeat is shown too."""
+    heartbeats = instance.get_daemon_heartbeats()
+    if not heartbeats:
+        return CheckResult("daemon", False, f"{NO_DAEMON}: no daemon has ever sent a heartbeat to this instance "
+                                            "(start `dagster dev`, or `dagster-daemon run` in a deployment)")
+    age = _age(time.time() - max(beat.timestamp for beat in heartbeats.values()))
+    statuses = instance.get_daemon_statuses()
+    gone = sorted(kind for kind, status in statuses.items() if status.required and not status.healthy)
+    if gone:
+        return CheckResult("daemon", False, f"{NO_DAEMON}: last heartbeat {age} ago (no recent one from "
+                                            f"{', '.join(gone)})")
+    return CheckResult("daemon", True, f"running: {len(statuses)} daemons, last heartbeat {age} ago")
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
+
+
+class NoInstance(FileNotFoundError):
+    pass
+
+
+def open_heartbeat_instance(dagster_home: Path) -> dg.DagsterInstance:
+    """The instance in `dagster_home`, read where it is: the process's DAGSTER_HOME is left alone and a
+    missing home is not created (`runs.open_instance` would do both)."""
+    if not dagster_home.is_dir():
+        # The path stays out of the message: GET /health answers anyone.
+        raise NoInstance(f"{NO_DAEMON}: there is no Dagster instance in DAGSTER_HOME yet")
+    return dg.DagsterInstance.from_config(str(dagster_home))
+
+
+def daemon_check_of(open_instance: Callable[[], dg.DagsterInstance]) -> CheckResult:
+    try:
+        return daemon_check(open_instance())
+    except NoInstance as missing:
+        return CheckResult("daemon", False, str(missing))
+    except Exception as error:  # noqa: BLE001 - an unreadable instance is this check's answer
+        return CheckResult("daemon", False, redact(f"cannot read the Dagster instance ({type(error).__name__}: {error})"))
+
+
+def provider_checks(settings: Settings, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> list[CheckResult]:
+    return [CheckResult("parser", *parser_check(settings, timeout)),
+            CheckResult("embedder", *embedder_check(settings, timeout))]

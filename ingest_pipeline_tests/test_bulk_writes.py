@@ -1,0 +1,108 @@
+"""Bulk writes keep the catalog's contracts: exact vectors by COPY, all-or-nothing publishing per document, the index back."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from sqlalchemy import text
+
+from ingest_pipeline.catalog import chunks, documents, embeddings
+from ingest_pipeline.database import engine as engine_module
+from ingest_pipeline.database.bulk import PAGE_SIZE
+from ingest_pipeline.ids import text_hash
+from ingest_pipeline.models import Chunk
+from ingest_pipeline.resources.embedder import HashingEmbedder
+from ingest_pipeline.stages import embed
+from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline_tests.pipeline_runs import register, write
+
+
+def _hnsw_present(conn, set_id: int) -> bool:
+    return conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": f"chunk_embeddings_hnsw_{set_id}"}).scalar()
+
+
+def _staged(app, doc_id: str, texts: list[str]) -> list[Chunk]:
+    cut = [Chunk(i, t, 3, 1, 1) for i, t in enumerate(texts)]
+    with app.engine.begin() as conn:
+        chunks.stage(conn, doc_id, cut)
+        documents.update(conn, doc_id, status=str(DocumentStatus.CHUNKED))
+    return cut
+
+
+def test_vectors_stored_by_copy_come_back_exactly_and_a_stored_hash_is_kept(engine):
+    rng = np.random.default_rng(1)
+    first = [(f"h{i}", rng.standard_normal(1536).astype(np.float32).tolist()) for i in range(3)]
+    with engine.begin() as conn:
+        set_id = embeddings.ensure_set(conn, "test", "copy", 1536)
+        embeddings.store(conn, set_id, first[:2])
+        # A second store in the same transaction; h1 again with another vector must not replace it.
+        embeddings.store(conn, set_id, [first[2], ("h1", [0.0] * 1536)])
+        rows = dict(conn.execute(text("SELECT text_hash, embedding::text FROM embedding_cache WHERE set_id = :s"),
+                                 {"s": set_id}).all())
+    assert sorted(rows) == ["h0", "h1", "h2"]
+    for digest, vector in first:
+        assert np.array_equal(np.array(rows[digest].strip("[]").split(","), dtype=np.float32), np.array(vector, dtype=np.float32))
+
+
+def test_staging_streams_many_chunks_and_counts_them(app, tmp_path):
+    doc_id = register(app, write(tmp_path, "long.txt", "x"))
+    cut = (Chunk(i, f"chunk {i}", 2, 1, 1) for i in range(PAGE_SIZE * 2 + 7))
+    with app.engine.begin() as conn:
+        assert chunks.stage(conn, doc_id, cut) == (PAGE_SIZE * 2 + 7, 2 * (PAGE_SIZE * 2 + 7))
+        assert conn.execute(text("SELECT count(*) FROM staged_chunks WHERE document_id = :d"), {"d": doc_id}).scalar() \
+            == PAGE_SIZE * 2 + 7
+
+
+def test_publish_many_publishes_only_documents_whose_every_text_has_a_vector(app, tmp_path):
+    ready, lacking, changed = (register(app, write(tmp_path, f"{n}.txt", n)) for n in ("ready", "lacking", "changed"))
+    cut = {doc: _staged(app, doc, [f"{doc} one", f"{doc} two"]) for doc in (ready, lacking, changed)}
+    with app.engine.begin() as conn:
+        set_id = embeddings.ensure_set(conn, "test", "bulk", 3)
+        known = [text_hash(c.text) for doc in (ready, changed) for c in cut[doc]] + [text_hash(cut[lacking][0].text)]
+        embeddings.store(conn, set_id, [(h, [1.0, 0.0, 0.0]) for h in known])
+        versions = {doc.id: doc.sha256 for doc in documents.get_many(conn, [ready, lacking, changed])}
+        versions[changed] = "a version nobody has any more"
+        assert chunks.publish_many(conn, set_id, versions) == {ready: (2, 6)}
+        live = conn.execute(text("SELECT document_id, count(*) FROM chunks GROUP BY 1")).all()
+        vectors = conn.execute(text("SELECT count(*) FROM chunk_embeddings")).scalar()
+        staged = conn.execute(text("SELECT count(*) FROM staged_chunks WHERE document_id = :d"), {"d": ready}).scalar()
+    assert live == [(ready, 2)] and vectors == 2 and staged == 0
+
+
+def test_a_bulk_load_into_an_empty_set_ends_with_its_index_and_searchable_documents(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(embed, "REBUILD_MINIMUM", 5)
+    monkeypatch.setattr(embed, "PUBLISH_BATCH", 2)  # several transactions, like a large run
+    rng = random.Random(5)
+    ids = [register(app, write(tmp_path, f"d{i}.txt", f"document {i}")) for i in range(5)]
+    for doc in ids:
+        _staged(app, doc, [f"{doc} {rng.random()}" for _ in range(3)])
+    embedder = HashingEmbedder(dimensions=16)
+    result = embed.embed_pending(app.engine, ids, embedder)
+    with app.engine.connect() as conn:
+        statuses = {doc.status for doc in documents.get_many(conn, ids)}
+        vectors = conn.execute(text("SELECT count(*) FROM chunk_embeddings WHERE set_id = :s"), {"s": result.set_id}).scalar()
+        indexed = _hnsw_present(conn, result.set_id)
+    assert statuses == {DocumentStatus.EMBEDDED} and vectors == 15 and indexed
+    assert set(result.published) == set(ids) and all(f["chunks"] == 3 for f in result.published.values())
+
+
+def test_a_missing_index_is_made_again_by_the_next_pass(engine):
+    with engine.begin() as conn:
+        set_id = embeddings.ensure_set(conn, "test", "index", 8)
+        embeddings.drop_index(conn, set_id)  # as a bulk load that crashed before building it again
+    with engine.begin() as conn:
+        assert not _hnsw_present(conn, set_id)
+        assert embeddings.ensure_set(conn, "test", "index", 8) == set_id
+        assert _hnsw_present(conn, set_id)
+
+
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(engine, monkeypatch):
+    monkeypatch.setattr(engine_module, "STALE_AFTER_SECONDS", 0.0)
+    with engine.connect() as other:
+        with engine.connect() as conn:
+            victim = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        # `victim` now waits in the pool; the server ends it behind the pool's back.
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != victim

@@ -1,0 +1,71 @@
+"""An embedding pass sends requests a few at a time, stops sending at the first failure, and keeps what landed."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from ingest_pipeline.batching import BatchLimits, minimum_requests, minimum_requests_for
+from ingest_pipeline.catalog import chunks, documents
+from ingest_pipeline.models import Chunk
+from ingest_pipeline.openai_requests import BatchOutcome
+from ingest_pipeline.resources.embedder import EmbeddingSpace
+from ingest_pipeline.stages import embed
+from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline_tests.pipeline_runs import register, write
+
+
+class CountingEmbedder:
+    """One input per request; request number `fail_at` (1-based) raises."""
+
+    space = EmbeddingSpace("test", "counting", 2)
+    batch_limits = BatchLimits(max_inputs=1, max_tokens=1000, max_tokens_per_input=1000)
+
+    def __init__(self, fail_at: int | None = None):
+        self.fail_at, self.calls, self._lock = fail_at, 0, threading.Lock()
+
+    def embed_batch(self, texts, token_counts) -> BatchOutcome:
+        with self._lock:
+            self.calls += 1
+            number = self.calls
+        if number == self.fail_at:
+            raise RuntimeError("the provider fell over")
+        return BatchOutcome(vectors={i: [1.0, float(len(t))] for i, t in enumerate(texts)})
+
+
+@pytest.mark.parametrize("counts", [[], [1], [5] * 3000, [150_000, 150_000, 1]])
+def test_the_minimum_from_totals_is_the_minimum_from_counts(counts):
+    limits = BatchLimits(2048, 300_000, 8192)
+    assert minimum_requests_for(len(counts), sum(counts), limits) == minimum_requests(counts, limits)
+
+
+def _document_with_chunks(app, tmp_path, count: int) -> str:
+    doc_id = register(app, write(tmp_path, "doc.txt", "text"))
+    with app.engine.begin() as conn:
+        chunks.stage(conn, doc_id, [Chunk(i, f"text number {i}", 3, 1, 1) for i in range(count)])
+        documents.update(conn, doc_id, status=str(DocumentStatus.CHUNKED))
+    return doc_id
+
+
+def test_every_text_is_embedded_once_with_several_requests_in_flight(app, tmp_path):
+    doc_id = _document_with_chunks(app, tmp_path, 9)
+    embedder = CountingEmbedder()
+    result = embed.embed_pending(app.engine, [doc_id], embedder)
+    assert embedder.calls == 9 and result.texts_embedded == 9 and result.error is None
+    assert result.published[doc_id]["chunks"] == 9
+
+
+def test_a_failed_request_stops_further_sends_and_keeps_the_vectors_that_landed(app, tmp_path):
+    doc_id = _document_with_chunks(app, tmp_path, 20)
+    embedder = CountingEmbedder(fail_at=3)
+    result = embed.embed_pending(app.engine, [doc_id], embedder)
+    with app.engine.connect() as conn:
+        cached = conn.execute(text("SELECT count(*) FROM embedding_cache WHERE set_id = :s"), {"s": result.set_id}).scalar()
+        status = documents.get(conn, doc_id).status
+    assert "fell over" in result.error
+    # Sends stop at the failure: at most the requests already in flight complete after it.
+    assert embedder.calls <= 3 + embed.REQUESTS_IN_FLIGHT
+    assert cached == result.texts_embedded == embedder.calls - 1
+    assert doc_id not in result.published and status is DocumentStatus.CHUNKED
