@@ -128,8 +128,9 @@ def main() -> None:
     print("\n" + markdown)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compare.md").write_text(markdown, encoding="utf-8")
+    (args.out / "compare.json").write_text(report.raw_json(results, pdf, speed, series), encoding="utf-8")
     report.chart(results, series, args.out / "compare.png")
-    print(f"wrote {args.out / 'compare.md'} and {args.out / 'compare.png'}")
+    print(f"wrote {args.out / 'compare.md'}, compare.json and compare.png")
 
 
 if __name__ == "__main__":

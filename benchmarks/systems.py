@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OURS, THEIRS = "ours", "LlamaIndex"
+STARTUP_STAGE = "start-up, register, Dagster set-up"
 CHUNK_TOKENS, CHUNK_OVERLAP = 512, 64
 
 
@@ -81,7 +82,7 @@ def run_ours(corpus: Path, target: Target) -> Measurement:
         [sys.executable, "-m", "ingest_pipeline.cli.main", "ingest", str(corpus), "--json"], env)
     rows = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     stages = step_seconds(target.home / "dagster", started, {k: v for k, v in env.items() if k.startswith("INGEST_")})
-    stages = {"start-up, register, Dagster set-up": max(0.0, seconds - sum(stages.values())), **stages}
+    stages = {STARTUP_STAGE: max(0.0, seconds - sum(stages.values())), **stages}
     return Measurement(OURS, seconds, rss, documents=len(rows), chunks=sum(row["chunks"] or 0 for row in rows),
                        stages=stages, statuses=dict(Counter(row["status"] for row in rows)))
 

@@ -8,7 +8,7 @@ from ingest_pipeline.catalog import chunks, documents, pages
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.chunking import iter_chunks
 from ingest_pipeline.resources.chunker import ChunkerResource
-from ingest_pipeline.stages.runner import UpToDate
+from ingest_pipeline.stages.runner import Superseded, UpToDate
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
 
 # Bump when the chunker changes how it cuts, so stored chunks are redone.
@@ -21,6 +21,13 @@ def chunk_document(engine: Engine, doc: Document, chunker: ChunkerResource) -> d
     if doc.chunk_key == chunk_key and is_ready_for(Stage.EMBEDDINGS, doc.status):
         raise UpToDate()
     with engine.begin() as conn:
+        # Checked again under the row lock: another run may have chunked and published this version
+        # since `doc` was read, and staging it again would send it back a stage.
+        current = documents.get(conn, doc.id, lock=True)
+        if current is None or current.sha256 != doc.sha256:
+            raise Superseded("deleted or replaced by a new version before it was chunked")
+        if current.chunk_key == chunk_key and is_ready_for(Stage.EMBEDDINGS, current.status):
+            raise UpToDate()
         # Chunks stream from the chunker into the table: a long document's chunks are never all in memory.
         count, tokens = chunks.stage(conn, doc.id, iter_chunks(pages.read(conn, doc.id, clean=True), chunker.options))
         documents.update(conn, doc.id, status=str(DocumentStatus.CHUNKED), chunk_key=chunk_key,
