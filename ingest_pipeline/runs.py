@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import dagster as dg
 
@@ -22,11 +24,23 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def open_instance(dagster_home: Path) -> dg.DagsterInstance:
     """The instance `dagster dev` sees when started with the same DAGSTER_HOME (created on first use)."""
     dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(_packaged_instance_config(), config)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    return dg.DagsterInstance.get()
+    with _home_lock(dagster_home):
+        config = dagster_home / "dagster.yaml"
+        if not config.exists():
+            shutil.copyfile(_packaged_instance_config(), config)
+        os.environ["DAGSTER_HOME"] = str(dagster_home)
+        instance = dg.DagsterInstance.get()
+        instance.get_dynamic_partitions(DOCUMENTS_PARTITION)  # creates the SQLite tables while we hold the lock
+    return instance
+
+
+@contextmanager
+def _home_lock(dagster_home: Path) -> Iterator[None]:
+    """Two CLIs starting at once would both create the SQLite instance (and add the same partitions):
+    they take turns instead."""
+    with open(dagster_home / ".ingest-pipeline.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _packaged_instance_config():
@@ -35,10 +49,11 @@ def _packaged_instance_config():
 
 def add_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[str]:
     """Add the keys not yet known, in the order given; returns the ones added."""
-    known = set(instance.get_dynamic_partitions(DOCUMENTS_PARTITION))
-    new = [key for key in dict.fromkeys(keys) if key not in known]
-    if new:
-        instance.add_dynamic_partitions(DOCUMENTS_PARTITION, new)
+    with _home_lock(Path(instance.root_directory)):
+        known = set(instance.get_dynamic_partitions(DOCUMENTS_PARTITION))
+        new = [key for key in dict.fromkeys(keys) if key not in known]
+        if new:
+            instance.add_dynamic_partitions(DOCUMENTS_PARTITION, new)
     return new
 
 
