@@ -15,6 +15,8 @@ PACKAGE_LOGGER = "ingest_pipeline"
 # The key the JSON logger has on the Definitions: "console" replaces Dagster's colored console logger,
 # and run config written for that logger (the CLI's quieter level) keeps working.
 RUN_LOGGER = "console"
+# Under PACKAGE_LOGGER: the line per document and stage that did not fail (see assets/reporting.py).
+OUTCOME_LOGGER = "outcomes"
 # Every line has these keys, null when the line concerns no document, run or parse job.
 CORRELATION = ("document_id", "run_id", "parse_job_id")
 PARTITION_TAG = "dagster/partition"

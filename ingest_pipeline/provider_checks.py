@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import llama_cloud
 import openai
 
 from ingest_pipeline.log_redaction import redact
@@ -41,6 +40,8 @@ def embedder_check(settings: Settings, timeout: float) -> Verdict:
 
 
 def _llamaparse_probe(settings: Settings, timeout: float) -> Verdict:
+    import llama_cloud  # here: most commands, and every offline set-up, never need the SDK (0.4 s to import)
+
     base = settings.llama_cloud_base_url or LLAMA_CLOUD_URL
     client = llama_cloud.LlamaCloud(api_key=settings.llama_cloud_api_key, base_url=base, max_retries=0, timeout=timeout)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing import Iterator, Sequence
 import dagster as dg
 
 from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.log_format import OUTCOME_LOGGER, PACKAGE_LOGGER
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -29,6 +31,10 @@ def open_instance(dagster_home: Path) -> dg.DagsterInstance:
         if not config.exists():
             shutil.copyfile(_packaged_instance_config(), config)
         os.environ["DAGSTER_HOME"] = str(dagster_home)
+        # One "planned" event per asset for a run over many partitions, not one per partition. (Dagster
+        # then cannot mark single partitions failed; nor can it for any run over a range of partitions,
+        # and the catalog, which `ingest-pipeline status` reads, is the source of truth.)
+        os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
         instance = dg.DagsterInstance.get()
         instance.get_dynamic_partitions(DOCUMENTS_PARTITION)  # creates the SQLite tables while we hold the lock
     return instance
@@ -77,12 +83,26 @@ def partition_ranges(ordered_keys: Sequence[str], targets: Sequence[str], max_ga
 def run_job(job: dg.JobDefinition, instance: dg.DagsterInstance, start: str, end: str,
             quiet: bool = True) -> dg.ExecuteInProcessResult:
     """One in-process run of `job` over the partition range; failures are reported, not raised."""
-    return job.execute_in_process(
-        instance=instance,
-        tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
-        run_config=_QUIET if quiet else None,
-        raise_on_error=False,
-    )
+    with _outcome_lines_muted(quiet):
+        return job.execute_in_process(
+            instance=instance,
+            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+            run_config=_QUIET if quiet else None,
+            raise_on_error=False,
+        )
+
+
+@contextmanager
+def _outcome_lines_muted(quiet: bool) -> Iterator[None]:
+    """A quiet run prints warnings only: its per-document lines for documents that went well too."""
+    logger = logging.getLogger(f"{PACKAGE_LOGGER}.{OUTCOME_LOGGER}")
+    previous = logger.level
+    if quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: dict) -> list[dg.ExecuteInProcessResult]:

@@ -98,7 +98,12 @@ def assess(pages: Sequence[Page], min_characters: int = DEFAULT_MIN_CHARACTERS) 
     Pages are cleaned here (clean_text is idempotent, so already-clean pages are fine): the hash
     and the verdict always describe the text the later stages will see.
     """
-    text = PAGE_SEPARATOR.join(clean_text(page.text) for page in pages)
+    return assess_clean(clean_pages(pages), min_characters)
+
+
+def assess_clean(cleaned: Sequence[Page], min_characters: int = DEFAULT_MIN_CHARACTERS) -> Assessment:
+    """`assess` for pages that `clean_pages` returned (the validation stage keeps them, so it cleans once)."""
+    text = PAGE_SEPARATOR.join(page.text for page in cleaned)
     counts = Counter(text)
     characters = sum(n for char, n in counts.items() if not char.isspace())
     reason = _rejection(counts, characters, min_characters) or _encoded_data(text, characters)

@@ -13,9 +13,11 @@ from ingest_pipeline.application import Application
 from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
 from ingest_pipeline.database.embedded import embedded_database_url
 from ingest_pipeline.database.engine import get_engine
+from ingest_pipeline.instance_storage import SCHEMA as DAGSTER_SCHEMA
 from ingest_pipeline.settings import Settings
 
 _TABLES = "documents, embedding_sets, rate_budgets, webhook_events, parse_jobs, provider_circuits"
+_DAGSTER_BOOKKEEPING = ("alembic_version", "secondary_indexes", "instance_info")
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +39,18 @@ def engine(database_url, database_home):
     engine = get_engine(database_url, database_home)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {_TABLES} CASCADE"))
+        _empty_dagster_schema(conn)
     return engine
+
+
+def _empty_dagster_schema(conn) -> None:
+    """The CLI's Dagster instance keeps its runs and partitions in this database too (schema `dagster`):
+    each test starts without the previous test's. Its schema bookkeeping stays, so no migration reruns."""
+    tables = conn.execute(text(
+        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = :schema AND tablename <> ALL(:kept)"),
+        {"schema": DAGSTER_SCHEMA, "kept": list(_DAGSTER_BOOKKEEPING)}).scalars().all()
+    if tables:
+        conn.execute(text(f"TRUNCATE {', '.join(f'{DAGSTER_SCHEMA}.{t}' for t in tables)} CASCADE"))
 
 
 @pytest.fixture

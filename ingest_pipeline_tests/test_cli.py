@@ -110,3 +110,26 @@ def test_retry_redrives_a_failed_document_once_its_cause_is_fixed(environment, a
     result = _cli(environment, "retry", "--failed")
     assert result.returncode == 0, result.stderr
     assert _lines(_cli(environment, "status", "--json"))[0]["status"] == "embedded"
+
+
+def test_the_cli_keeps_dagster_runs_in_the_pipeline_database_with_one_summary_line_per_stage(environment, engine, tmp_path):
+    folder = tmp_path / "corpus"
+    for i in range(3):
+        write(folder, f"{i}.txt", paragraph(f"harbour crane {i}", 20))
+    result = _cli(environment, "ingest", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    # A quiet CLI: the documents that went well print no line on stderr.
+    assert "ingest_pipeline.outcomes" not in result.stderr
+    dagster_home = tmp_path / "home" / "dagster"
+    assert not list(dagster_home.rglob("*.db")), "no SQLite run or event storage next to dagster.yaml"
+    with engine.connect() as conn:
+        (run_id,) = conn.execute(text("SELECT run_id FROM dagster.runs")).scalars().all()
+        messages = conn.execute(text(
+            "SELECT event FROM dagster.event_logs WHERE run_id = :run AND dagster_event_type IS NULL"),
+            {"run": run_id}).scalars().all()
+        partitions = conn.execute(text("SELECT count(*) FROM dagster.dynamic_partitions")).scalar_one()
+    assert partitions == 3
+    # Dagster stores a summary per stage, not a line per document (each line is a database write).
+    summaries = [m for m in messages if "3 document(s), 3 done" in m]
+    assert len(summaries) == 6, messages
+    assert not [m for m in messages if "harbour" in m or ".txt: done" in m]

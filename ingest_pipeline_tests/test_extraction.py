@@ -6,6 +6,7 @@ import codecs
 import gzip
 import io
 import random
+import threading
 import zipfile
 from pathlib import Path
 
@@ -305,3 +306,19 @@ def test_samples_are_readable(name):
 
 def test_samples_stay_small():
     assert sum(path.stat().st_size for path in SAMPLES.iterdir()) < 200_000
+
+
+def test_a_pdf_being_read_holds_pdfium_until_its_last_page(tmp_path):
+    # pdfium crashes when called from two threads at once: a second PDF must wait for the first.
+    from ingest_pipeline.extraction.pdf_text import _PDFIUM
+
+    pages = extract_pages(write(tmp_path, "two.pdf", pdf_bytes(["one", "two"])), PDF)
+    next(pages)
+    elsewhere = []
+    other = threading.Thread(target=lambda: elsewhere.append(_PDFIUM.acquire(blocking=False)))
+    other.start(), other.join()
+    assert elsewhere == [False]
+    pages.close()
+    other = threading.Thread(target=lambda: elsewhere.append(_PDFIUM.acquire(blocking=False) and _PDFIUM.release() is None))
+    other.start(), other.join()
+    assert elsewhere == [False, True]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import dagster as dg
-import pandas as pd
 from sqlalchemy import Connection, text
 
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.embedder import EmbedderResource
 from ingest_pipeline.statuses import DocumentStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Its own group: the ingest job selects the `ingest` group and must stay partitioned by document.
 REPORTING_GROUP = "reporting"
@@ -38,6 +40,8 @@ def status_totals(conn: Connection) -> dict[str, dict[str, int]]:
 
 def corpus_frame(totals: Mapping[str, Mapping[str, int]], cost_usd: Callable[[int], float]) -> pd.DataFrame:
     """A row per status, in pipeline order (zeros included, so the table keeps its shape), then the total."""
+    import pandas as pd  # here, not at the top: every `ingest-pipeline` command loads this module
+
     rows = [{"status": str(status), **{name: totals.get(status, {}).get(name, 0) for name in COUNTED}}
             for status in DocumentStatus]
     rows.append({"status": TOTAL, **{name: sum(row[name] for row in rows) for name in COUNTED}})
@@ -49,7 +53,7 @@ def corpus_frame(totals: Mapping[str, Mapping[str, int]], cost_usd: Callable[[in
 @dg.asset(group_name=REPORTING_GROUP, kinds={"pandas", "postgres"}, deps=["embeddings"],
           description="The corpus by document status: documents, bytes, pages, chunks, tokens and the estimated "
                       "embedding cost. Not partitioned: it reads every document; materialize it whenever you like.")
-def corpus_report(database: PostgresResource, embedder: EmbedderResource) -> dg.Output[pd.DataFrame]:
+def corpus_report(database: PostgresResource, embedder: EmbedderResource) -> dg.Output:
     with database.engine.connect() as conn:
         frame = corpus_frame(status_totals(conn), embedder.estimated_cost_usd)
     total = frame.iloc[-1]

@@ -11,16 +11,22 @@ from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
 from ingest_pipeline.resources.embedder import EmbedderResource
-from ingest_pipeline.resources.parser import ParserResource
+from ingest_pipeline.resources.parser import AsynchronousParser, ParserResource
 from ingest_pipeline.stages.chunk import chunk_document
 from ingest_pipeline.stages.embed import embed_pending, publish_document
 from ingest_pipeline.stages.parse import check_raw_document, parse_document, submit_document
-from ingest_pipeline.stages.runner import run_stage
+from ingest_pipeline.stages.runner import DOCUMENTS_AT_ONCE, run_stage
 from ingest_pipeline.stages.validate import validate_document
 from ingest_pipeline.statuses import Stage
 
 _common = dict(partitions_def=documents_partitions, backfill_policy=single_run_backfill,
                retry_policy=transient_retry, group_name=INGEST_GROUP)
+
+
+def _documents_at_once(parser: ParserResource) -> int:
+    # A parser service is called one document at a time: its retries, circuit and webhook handling
+    # were built and proven that way, and its own queue is where parallel work happens.
+    return 1 if isinstance(parser, AsynchronousParser) else DOCUMENTS_AT_ONCE
 
 
 @dg.asset(**_common, kinds={"file"}, description="The uploaded bytes, verified against their sha256 and type-sniffed.")
@@ -38,7 +44,8 @@ def parse_job(context: dg.AssetExecutionContext, database: PostgresResource,
               storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
     def submit(engine, doc):
         return submit_document(engine, doc, storage.store, parser)
-    return stage_result(context, run_stage(database.engine, Stage.PARSE_JOB, context.partition_keys, submit))
+    return stage_result(context, run_stage(database.engine, Stage.PARSE_JOB, context.partition_keys, submit,
+                                           at_once=_documents_at_once(parser)))
 
 
 @dg.asset(**_common, deps=[parse_job], kinds={"postgres"},
@@ -47,13 +54,15 @@ def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
                 storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
     def parse(engine, doc):
         return parse_document(engine, doc, storage.store, parser)
-    return stage_result(context, run_stage(database.engine, Stage.PARSED_TEXT, context.partition_keys, parse))
+    return stage_result(context, run_stage(database.engine, Stage.PARSED_TEXT, context.partition_keys, parse,
+                                           at_once=_documents_at_once(parser)))
 
 
 @dg.asset(**_common, deps=[parsed_text], kinds={"postgres"}, check_specs=[USABLE_TEXT_CHECK],
           description="Normalised text that passed the blocking checks; duplicates are set aside.")
 def validated_content(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
-    outcomes = run_stage(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys, validate_document)
+    # One document at a time: of two with the same text, the first in partition order is the original.
+    outcomes = run_stage(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys, validate_document, at_once=1)
     return stage_result(context, outcomes, [usable_text_result(database.engine, outcomes)])
 
 

@@ -8,9 +8,11 @@ import dagster as dg
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.errors import TransientFailure
+from ingest_pipeline.log_format import OUTCOME_LOGGER, structured_logger
 from ingest_pipeline.stages.runner import FAILED, RETRY, Outcome
 
 _TABLE_ROWS = 100
+_outcome_log = structured_logger(OUTCOME_LOGGER)
 _SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts", "embedded_tokens")
 
 
@@ -26,14 +28,21 @@ def stage_result(context: dg.AssetExecutionContext, outcomes: list[Outcome],
 
 
 def log_outcomes(context: dg.AssetExecutionContext, outcomes: list[Outcome]) -> None:
-    """One line per document; its fields (`extra`) become the keys of the JSON log line."""
+    """One line per document, whose fields (`extra`) become the keys of the JSON line, and a summary."""
     stage = context.asset_key.path[-1]
     jobs = _parse_jobs(context, outcomes)
     for outcome in outcomes:
         line = f"{outcome.document_id} {outcome.source}: {outcome.state}"
-        log = context.log.warning if outcome.state in (FAILED, RETRY) else context.log.info
-        log(f"{line} — {outcome.note}" if outcome.note else line,
-            extra=outcome_fields(outcome, stage, jobs.get(outcome.document_id)))
+        message = f"{line} — {outcome.note}" if outcome.note else line
+        fields = outcome_fields(outcome, stage, jobs.get(outcome.document_id))
+        # Each context.log line is also an event Dagster stores (a database write each): only the
+        # documents that need attention go there; the others are JSON lines on stderr.
+        if outcome.state in (FAILED, RETRY):
+            context.log.warning(message, extra=fields)
+        else:
+            _outcome_log.info(message, extra={**fields, "run_id": context.run_id, "job": context.job_name})
+    states = Counter(o.state for o in outcomes)
+    context.log.info(f"{stage}: {len(outcomes)} document(s), " + ", ".join(f"{n} {s}" for s, n in states.most_common()))
 
 
 def outcome_fields(outcome: Outcome, stage: str, parse_job_id: str | None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator
 from pathlib import Path
 
@@ -15,11 +16,20 @@ from ingest_pipeline.models import Page
 
 # pdfium joins a word hyphenated across lines, leaving \x02 where the hyphen was: keep it visible.
 _CLEANUP = str.maketrans({"\x02": "-", "\x00": None})
+_PDFIUM = threading.RLock()
 
 
 def extract_pdf(path: Path, limits: ExtractionLimits) -> Generator[Page, None, None]:
-    """Yield each page's text; the document is closed when the generator ends or is closed."""
+    """Yield each page's text; the document is closed when the generator ends or is closed.
+
+    pdfium must never be called from two threads at once, even for different documents, so one
+    PDF is read at a time (holding the lock until its last page), while other documents go on."""
     check_streams(path, limits)
+    with _PDFIUM:
+        yield from _pages(path, limits)
+
+
+def _pages(path: Path, limits: ExtractionLimits) -> Generator[Page, None, None]:
     pdf = _open(path)
     try:
         count = len(pdf)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import dagster as dg
-import llama_cloud
-from llama_cloud import LlamaCloud, NotFoundError
 from pydantic import Field, PrivateAttr
 
 from ingest_pipeline.circuit_breaker import LLAMAPARSE
@@ -17,12 +15,12 @@ from ingest_pipeline.models import Page
 from ingest_pipeline.parse_job_status import COMPLETED, PARSE_EVENTS
 from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound, JobStatus, ParseJob, ParseResult
 
+if TYPE_CHECKING:
+    from llama_cloud import LlamaCloud
+
 WEBHOOK_PATH = "/webhooks/llamaparse"
 TIERS = ("fast", "cost_effective", "agentic", "agentic_plus")
 DEFAULT_BASE_URL = "https://api.cloud.llamaindex.ai"
-# Left after the client's own retries, these say the service is struggling, not that the file is bad.
-_UNAVAILABLE = (llama_cloud.APIConnectionError, llama_cloud.InternalServerError, llama_cloud.RateLimitError,
-                llama_cloud.APIResponseValidationError, llama_cloud.ConflictError)
 
 
 class LlamaParseResource(AsynchronousParser):
@@ -33,7 +31,7 @@ class LlamaParseResource(AsynchronousParser):
     public_url: str = Field(default="", description="INGEST_PUBLIC_URL: where LlamaCloud reaches our API.")
     webhook_secret: str = Field(default="", description="INGEST_WEBHOOK_SECRET: signs every webhook.")
     max_retries: int = Field(default=2, description="SDK retries; job creation is not idempotent, keep it low.")
-    _client: LlamaCloud | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)  # a LlamaCloud client, built on first use
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._client = self._build_client()
@@ -81,14 +79,14 @@ class LlamaParseResource(AsynchronousParser):
         """Stop paying for a job we gave up on; a job that already ended or is unknown is fine."""
         try:
             self.client.parsing.cancel(job_id)
-        except NotFoundError:
+        except llama_cloud().NotFoundError:
             pass
 
     def _get(self, job_id: str, expand: list[str] | None = None):
         try:
             with _unavailable_as_transient():
                 return self.client.parsing.get(job_id, expand=expand) if expand else self.client.parsing.get(job_id)
-        except NotFoundError as error:
+        except llama_cloud().NotFoundError as error:
             raise JobNotFound(f"LlamaParse does not know job {job_id}") from error
 
     def _webhooks(self) -> list[dict]:
@@ -101,12 +99,24 @@ class LlamaParseResource(AsynchronousParser):
         if self.tier not in TIERS:
             raise ValueError(f"LlamaParse tier {self.tier!r} is not one of {', '.join(TIERS)}")
         # base_url is always passed so that an unset variable can never send files to the real cloud.
-        return LlamaCloud(api_key=self.api_key, base_url=self.base_url or DEFAULT_BASE_URL, max_retries=self.max_retries)
+        return llama_cloud().LlamaCloud(api_key=self.api_key, base_url=self.base_url or DEFAULT_BASE_URL,
+                                        max_retries=self.max_retries)
+
+
+def llama_cloud():
+    """The SDK module, imported on first use: only the LlamaParse path needs it, and it takes 0.4 s to load."""
+    import llama_cloud as sdk
+
+    return sdk
 
 
 @contextmanager
 def _unavailable_as_transient() -> Iterator[None]:
+    sdk = llama_cloud()
+    # Left after the client's own retries, these say the service is struggling, not that the file is bad.
+    unavailable = (sdk.APIConnectionError, sdk.InternalServerError, sdk.RateLimitError,
+                   sdk.APIResponseValidationError, sdk.ConflictError)
     try:
         yield
-    except _UNAVAILABLE as error:
+    except unavailable as error:
         raise ServiceUnavailable(f"LlamaParse is unavailable: {type(error).__name__}: {error}") from error

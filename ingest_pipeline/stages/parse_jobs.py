@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from ingest_pipeline.catalog import documents, parse_jobs
 from ingest_pipeline.catalog.documents import Document
@@ -25,6 +26,28 @@ RESULT_REUSE_SECONDS = 24 * 3600
 
 def submit_job(engine: Engine, doc: Document, store: ContentStore, parser: AsynchronousParser, key: str) -> dict:
     """Link the document to a job for its bytes: the one it waits on, a reusable one, or a new one."""
+    # Identical bytes share one job, so their submissions take turns (documents of one run are
+    # submitted two at a time, and runs and workers may overlap).
+    with _turn_for_bytes(engine, doc.sha256, parser.fingerprint):
+        return _submit_job(engine, doc, store, parser)
+
+
+@contextmanager
+def _turn_for_bytes(engine: Engine, sha256: str, fingerprint: str) -> Iterator[None]:
+    """A session advisory lock on these bytes and parser, held across the service call; a dead
+    process's session ends, and its lock with it."""
+    params = {"key": f"parse-job:{sha256}:{fingerprint}"}
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), params)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), params)
+            conn.commit()
+
+
+def _submit_job(engine: Engine, doc: Document, store: ContentStore, parser: AsynchronousParser) -> dict:
     with engine.begin() as conn:
         current = parse_jobs.get(conn, doc.parse_job_id, lock=True) if doc.parse_job_id else None
         if current and _serves(current, doc, parser) and doc.status is DocumentStatus.SUBMITTED:

@@ -9,7 +9,7 @@ from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.stages.runner import UpToDate
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
-from ingest_pipeline.validation import DEFAULT_MIN_CHARACTERS, assess, clean_pages
+from ingest_pipeline.validation import DEFAULT_MIN_CHARACTERS, assess_clean, clean_pages
 
 # Bump when cleaning or the acceptance rules change, so stored validations are redone.
 VALIDATION_VERSION = 2
@@ -25,7 +25,7 @@ def validate_document(engine: Engine, doc: Document, min_characters: int = DEFAU
         raise UpToDate()
     with engine.begin() as conn:
         cleaned = clean_pages(pages.read(conn, doc.id))
-    verdict = assess(cleaned, min_characters=min_characters)
+    verdict = assess_clean(cleaned, min_characters=min_characters)
     if verdict.reason:
         raise DocumentRejected(verdict.reason)
     with engine.begin() as conn:
