@@ -1,4 +1,4 @@
-"""The five partitioned document assets: thin shells over the stages, one document per partition."""
+"""The six partitioned document assets: thin shells over the stages, one document per partition."""
 
 
 import dagster as dg
