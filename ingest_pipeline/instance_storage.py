@@ -34,8 +34,8 @@ class PipelineDatabaseStorage(DagsterPostgresStorage):
         url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{SCHEMA}"
         os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         storage = cls(postgres_url=url, inst_data=inst_data)
-        # Dagster opens a connection per event by default; a run logs a line per document and
-        # stage, so keep one open instead (what dagster-webserver does for itself).
+        # Dagster opens a connection per event by default; a run stores thousands of events
+        # (steps, materializations, log lines), so keep one open instead, as dagster-webserver does.
         for part in (storage.event_log_storage, storage.run_storage):
             part.optimize_for_webserver(statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=MAX_OVERFLOW)
         return storage
