@@ -17,8 +17,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import text
 
-from ingest_pipeline.api import create_app
-from ingest_pipeline.api.server import UnsafeBinding, check_binding, serve
+from ingest_pipeline.api.app import create_app
+from ingest_pipeline.api.binding import UnsafeBinding, check_binding
+from ingest_pipeline.api.server import serve
 from ingest_pipeline.application import Application
 from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
 from ingest_pipeline.catalog import documents

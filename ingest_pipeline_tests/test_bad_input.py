@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest_pipeline.api import create_app
+from ingest_pipeline.api.app import create_app
 from ingest_pipeline.catalog import documents, pages
 from ingest_pipeline.definitions import build_definitions
 from ingest_pipeline.errors import DocumentRejected

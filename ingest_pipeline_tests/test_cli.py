@@ -97,6 +97,42 @@ def test_simulate_openai_serves_the_real_client(environment):
         server.wait(timeout=10)
 
 
+def test_simulate_llamaparse_serves_and_refuses_a_bad_fault_setting(environment):
+    import socket
+    import time
+    import urllib.request
+
+    bad = subprocess.run([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "llamaparse", "--retry-after-seconds", "-1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.startswith("llamaparse simulator: ")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "llamaparse",
+                               "--port", str(port), "--fault-failed", "1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faults", timeout=5) as answer:
+                    faults = json.load(answer)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the simulator did not start"
+                time.sleep(0.2)
+        assert faults["probability_failed"] == 1.0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_commands_other_than_the_servers_start_without_fastapi():
+    """FastAPI and uvicorn cost a third of a second at every start; only `api` and `simulate` need them."""
+    probe = "import sys, ingest_pipeline.cli.main; print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
 def test_retry_redrives_a_failed_document_once_its_cause_is_fixed(environment, app, instance, tmp_path):
     from ingest_pipeline_tests.pipeline_runs import materialize, register
 

@@ -11,7 +11,7 @@ import pytest
 from dagster._daemon.types import DaemonHeartbeat
 from fastapi.testclient import TestClient
 
-from ingest_pipeline.api import create_app
+from ingest_pipeline.api.app import create_app
 from ingest_pipeline.cli.main import main
 from ingest_pipeline.health_checks import NO_DAEMON, daemon_check, provider_checks
 from ingest_pipeline.settings import VARIABLES, Settings

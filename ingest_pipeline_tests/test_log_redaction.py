@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest_pipeline.api import create_app
+from ingest_pipeline.api.app import create_app
 from ingest_pipeline.application import Application
 from ingest_pipeline.log_format import json_lines_logger, structured_logger
 from ingest_pipeline.log_redaction import REDACTED, redact

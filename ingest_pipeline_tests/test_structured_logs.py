@@ -8,7 +8,7 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 
-from ingest_pipeline.api import create_app
+from ingest_pipeline.api.app import create_app
 from ingest_pipeline.log_format import CORRELATION
 from ingest_pipeline.sensors import FETCH_SELECTION, SUBMIT_SELECTION
 from ingest_pipeline.statuses import STAGES, DocumentStatus, Stage

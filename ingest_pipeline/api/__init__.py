@@ -1,5 +1,4 @@
-"""The ingest HTTP API (FastAPI): upload documents, follow their status, delete or retry them, search."""
+"""The ingest HTTP API (FastAPI): upload documents, follow their status, delete or retry them, search.
 
-from ingest_pipeline.api.app import create_app
-
-__all__ = ["create_app"]
+The app is in `api.app`; this package imports nothing, so the CLI starts without FastAPI unless it serves.
+"""

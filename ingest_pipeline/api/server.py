@@ -1,22 +1,14 @@
-"""Serving the ingest API with uvicorn, refusing to expose an unauthenticated API beyond this machine."""
+"""Serving the ingest API with uvicorn, in the same JSON log format as everything else."""
 
 from __future__ import annotations
-
-import ipaddress
 
 import uvicorn
 
 from ingest_pipeline.api.app import DEFAULT_MAX_UPLOAD_BYTES, create_app
+from ingest_pipeline.api.binding import DEFAULT_HOST, DEFAULT_PORT, check_binding
 from ingest_pipeline.application import Application
 from ingest_pipeline.log_format import JsonLineFormatter, StderrHandler
 from ingest_pipeline.log_redaction import RedactSecrets
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-
-
-class UnsafeBinding(ValueError):
-    pass
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, api_token: str | None = None,
@@ -40,22 +32,3 @@ def uvicorn_log_config() -> dict:
         "loggers": {"uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
                     "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False}},
     }
-
-
-def check_binding(host: str, api_token: str | None) -> None:
-    """Without a token anyone who can reach the port may upload and delete: only loopback is allowed."""
-    if not api_token and not is_loopback(host):
-        raise UnsafeBinding(
-            f"refusing to serve the ingest API on {host} without an API token: anyone who can reach it could "
-            f"upload and delete documents. Set INGEST_API_TOKEN, or bind to {DEFAULT_HOST}."
-        )
-
-
-def is_loopback(host: str) -> bool:
-    """Only literal loopback addresses and `localhost`; other names could resolve anywhere."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

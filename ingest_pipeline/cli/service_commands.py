@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ingest_pipeline.api.server import DEFAULT_HOST, DEFAULT_PORT, UnsafeBinding, serve
+from ingest_pipeline.api.binding import DEFAULT_HOST, DEFAULT_PORT, UnsafeBinding
 from ingest_pipeline.application import Application
 from ingest_pipeline.cli.ingest_command import process_documents
 from ingest_pipeline.cli.output import document_row, print_table
@@ -24,6 +24,8 @@ def add_to(commands) -> None:
 
 
 def serve_api(args) -> int:
+    from ingest_pipeline.api.server import serve  # FastAPI and uvicorn: only for this command
+
     app = Application.from_env()
     try:
         serve(args.host, args.port, app.settings.api_token or None, app.settings.max_upload_mb * 1024 * 1024, app)

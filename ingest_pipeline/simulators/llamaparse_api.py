@@ -1,14 +1,12 @@
-"""Run the LlamaParse v2 simulator: its ASGI app, a foreground server, a background one for tests, and its CLI."""
+"""Run the LlamaParse v2 simulator: its ASGI app, a foreground server, and a background one for tests."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -16,16 +14,12 @@ from fastapi.responses import JSONResponse
 
 from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.simulators.control_routes import add_control_routes
-from ingest_pipeline.simulators.llamaparse_faults import JOB_PROBABILITIES, REQUEST_PROBABILITIES, ParseFaultConfig, ParseFaultInjector
+from ingest_pipeline.simulators.llamaparse_faults import ParseFaultConfig, ParseFaultInjector
 from ingest_pipeline.simulators.llamaparse_jobs import JobRunner, ParseJob, new_id
 from ingest_pipeline.simulators.llamaparse_stats import ParseStats
 from ingest_pipeline.simulators.llamaparse_webhooks import DeliverySettings, WebhookSender
-from ingest_pipeline.simulators.openai_api import _probability
-from ingest_pipeline.simulators.openai_protocol import ApiError
 
-__all__ = ["ParseFaultConfig", "ParseSimulatorConfig", "add_arguments", "create_app", "run", "running_llamaparse_simulator", "serve"]
-
-DEFAULT_PORT = 8200
+__all__ = ["ParseFaultConfig", "ParseSimulatorConfig", "create_app", "running_llamaparse_simulator", "serve"]
 
 
 @dataclass
@@ -167,7 +161,7 @@ def _add_test_routes(app: FastAPI, config: ParseSimulatorConfig, injector: Parse
         ]
 
 
-def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ParseSimulatorConfig | None = None) -> None:
+def serve(host: str, port: int, config: ParseSimulatorConfig | None = None) -> None:
     """Run the simulator in the foreground until interrupted."""
     uvicorn.run(create_app(config), host=host, port=port, lifespan="off")
 
@@ -179,52 +173,3 @@ def running_llamaparse_simulator(config: ParseSimulatorConfig | None = None, hos
     with serving_in_background(create_app(config, stop), "/_stats", host, name="llamaparse-simulator",
                                on_exit=stop.set) as root_url:
         yield root_url
-
-
-# (flag, ParseFaultConfig field, help): every fault setting but the seed and the two delays is a probability.
-_FAULT_FLAGS = tuple(
-    (f"--fault-{name.removeprefix('probability_').replace('_', '-')}", name, f"share of {kind} with this fault")
-    for names, kind in ((REQUEST_PROBABILITIES, "API requests"), (JOB_PROBABILITIES, "jobs"))
-    for name in names
-)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `ingest-pipeline simulate llamaparse`."""
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on (default: %(default)s)")
-    parser.add_argument("--api-key", help="accept only this bearer key, others get 401 (default: any key)")
-    parser.add_argument("--webhook-secret", help="sign webhooks with this secret when a job sets none of its own")
-    parser.add_argument("--job-delay", type=float, default=0.3, help="seconds a job spends PENDING, then RUNNING (default: %(default)s)")
-    parser.add_argument("--retry-after-seconds", type=float, default=1.0, help="wait advertised by injected 429s")
-    parser.add_argument("--webhook-delay-seconds", type=float, default=1.0, help="extra wait of a delayed webhook")
-    parser.add_argument("--seed", type=int, help="seed of the fault draws, to replay the same faults (default: random)")
-    for flag, name, meaning in _FAULT_FLAGS:
-        parser.add_argument(flag, dest=name, type=_probability, default=0.0, metavar="P", help=meaning)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Serve with the parsed flags until interrupted; the faults stay adjustable through POST /_faults."""
-    faults = ParseFaultConfig(
-        retry_after_seconds=args.retry_after_seconds, webhook_delay_seconds=args.webhook_delay_seconds, seed=args.seed,
-        **{name: getattr(args, name) for _, name, _ in _FAULT_FLAGS},
-    )
-    try:
-        faults.validate()
-    except ApiError as error:
-        print(f"llamaparse simulator: {error.message}", file=sys.stderr)
-        return 2
-    serve(args.host, args.port, ParseSimulatorConfig(
-        api_key=args.api_key, webhook_secret=args.webhook_secret, job_delay_seconds=args.job_delay, faults=faults,
-    ))
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llamaparse-simulator", description="Simulate the LlamaParse v2 API locally.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
