@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import base64
 import dataclasses
 import json
@@ -12,7 +11,8 @@ import numpy as np
 import openai
 import pytest
 
-from ingest_pipeline.simulators.openai_api import FaultConfig, SimulatorConfig, add_arguments, running_simulator
+from ingest_pipeline.cli.main import build_parser
+from ingest_pipeline.simulators.openai_api import FaultConfig, SimulatorConfig, running_simulator
 from ingest_pipeline.simulators.openai_protocol import MAX_INPUT_TOKENS, MAX_INPUTS, MAX_REQUEST_TOKENS, MODELS, tokenizer
 from ingest_pipeline.simulators.openai_ratelimit import SlidingWindowLimiter, format_duration
 
@@ -290,9 +290,9 @@ def test_stats_count_requests_inputs_and_tokens(client, base_url, config):
 
 
 def test_cli_flags_map_onto_the_fault_settings():
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(["--port", "9000", "--rpm", "60", "--fault-500", "0.1", "--slow-seconds", "0.5"])
+    parser = build_parser()
+    simulate = ["simulate", "openai"]
+    args = parser.parse_args(simulate + ["--port", "9000", "--rpm", "60", "--fault-500", "0.1", "--slow-seconds", "0.5"])
     assert (args.port, args.rpm, args.tpm, args.probability_500, args.slow_seconds) == (9000, 60, None, 0.1, 0.5)
     with pytest.raises(SystemExit):
-        parser.parse_args(["--fault-drop", "1.5"])
+        parser.parse_args(simulate + ["--fault-drop", "1.5"])
