@@ -105,13 +105,18 @@ def _outcome_lines_muted(quiet: bool) -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: dict) -> list[dg.ExecuteInProcessResult]:
-    """Add the documents' partitions and run the ingest job over them in as few runs as ranges allow."""
+def prepare_ingest(dagster_home: Path, resources: dict) -> tuple[dg.JobDefinition, dg.DagsterInstance]:
+    """The ingest job and the instance to run it on: Dagster's imports, definitions and storage."""
     from ingest_pipeline.definitions import INGEST_JOB, build_definitions
 
-    defs = build_definitions(resources)
-    instance = open_instance(dagster_home)
+    return build_definitions(resources).resolve_job_def(INGEST_JOB), open_instance(dagster_home)
+
+
+def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: dict,
+                  prepared: tuple[dg.JobDefinition, dg.DagsterInstance] | None = None) -> list[dg.ExecuteInProcessResult]:
+    """Add the documents' partitions and run the ingest job over them in as few runs as ranges allow
+    (on `prepared`, from `prepare_ingest`, when the caller made it already)."""
+    job, instance = prepared or prepare_ingest(dagster_home, resources)
     add_partitions(instance, document_ids)
     ordered = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
-    job = defs.resolve_job_def(INGEST_JOB)
     return [run_job(job, instance, start, end) for start, end in partition_ranges(ordered, document_ids)]

@@ -133,6 +133,23 @@ def test_commands_other_than_the_servers_start_without_fastapi():
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 
+def test_dagster_is_set_up_early_only_when_a_registered_file_owes_work(environment, app, instance, tmp_path):
+    from ingest_pipeline.cli.ingest_command import register_paths
+    from ingest_pipeline_tests.pipeline_runs import materialize
+
+    folder = tmp_path / "coast"
+    write(folder, "estuary.txt", paragraph("estuary", 20))
+    write(folder, "lagoon.txt", paragraph("lagoon", 20))
+    calls = []
+    ids, _ = register_paths(app, [folder], on_work=lambda: calls.append("start"))
+    assert len(calls) == 2  # once per document that owes work; DagsterSetUp.start ignores repeats
+    materialize(app, instance, ids)
+    calls.clear()
+    assert register_paths(app, [folder], on_work=lambda: calls.append("start"))[0] == ids and calls == []
+    write(folder, "lagoon.txt", paragraph("lagoon in winter", 20))
+    assert register_paths(app, [folder], on_work=lambda: calls.append("start"))[0] == ids and calls == ["start"]
+
+
 def test_retry_redrives_a_failed_document_once_its_cause_is_fixed(environment, app, instance, tmp_path):
     from ingest_pipeline_tests.pipeline_runs import materialize, register
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Engine
 
 from ingest_pipeline.application import SETTLED, Application
+from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.cli.dagster_set_up import DagsterSetUp
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
 from ingest_pipeline.cli.progress import ProgressReporter
 from ingest_pipeline.errors import DocumentRejected
@@ -34,8 +37,9 @@ def add_to(commands) -> None:
 
 def run(args) -> int:
     app = Application.from_env()
-    ids, rows = register_paths(app, args.paths)
-    process_documents(app, ids, show_progress=not args.json)
+    dagster = DagsterSetUp(app)
+    ids, rows = register_paths(app, args.paths, on_work=dagster.start)
+    process_documents(app, ids, show_progress=not args.json, dagster=dagster)
     rows = [document_row(doc, n) for doc, n in app.documents(ids)] + rows
     if args.json:
         print_json_lines([{k: row[k] for k in DOCUMENT_FIELDS} for row in rows])
@@ -59,13 +63,24 @@ def register_only(args) -> int:
     return 1 if rows else 0
 
 
-def register_paths(app: Application, paths: list[Path]) -> tuple[list[str], list[dict]]:
-    """Store and register every file; returns the document ids and rows for files that could not be read."""
+def register_paths(app: Application, paths: list[Path], on_work: Callable[[], None] | None = None,
+                   ) -> tuple[list[str], list[dict]]:
+    """Store and register every file; returns the document ids and rows for files that could not be read.
+
+    `on_work` is called (from a worker thread) as soon as a registered document turns out to owe work.
+    """
     files, rows = collect_files(paths)
     ids = []
     engine, store, limit = app.engine, app.store, app.settings.max_file_bytes  # built once, before the threads
+
+    def register(path: Path) -> str | DocumentRejected:
+        registered = _register(engine, store, limit, path)
+        if on_work is not None and isinstance(registered, Document) and registered.status not in SETTLED:
+            on_work()
+        return registered.id if isinstance(registered, Document) else registered
+
     # Storing a file is mostly hashing and disk and database waits: two at a time, in their order.
-    registrations = map_in_threads(lambda path: _register(engine, store, limit, path), files, FILES_AT_ONCE)
+    registrations = map_in_threads(register, files, FILES_AT_ONCE)
     for path, registered in zip(files, registrations):
         if isinstance(registered, str):
             ids.append(registered)
@@ -74,13 +89,13 @@ def register_paths(app: Application, paths: list[Path]) -> tuple[list[str], list
     return list(dict.fromkeys(ids)), rows
 
 
-def _register(engine: Engine, store: ContentStore, max_bytes: int, path: Path) -> str | DocumentRejected:
-    """The file's document id, or why it cannot be registered."""
+def _register(engine: Engine, store: ContentStore, max_bytes: int, path: Path) -> Document | DocumentRejected:
+    """The file's document, or why it cannot be registered."""
     try:
         size = path.stat().st_size
         if size > max_bytes:  # refused before it is copied into storage
             raise too_large(size, max_bytes)
-        return register_file(engine, store, path, external_id=f"file:{path}", source=str(path)).document.id
+        return register_file(engine, store, path, external_id=f"file:{path}", source=str(path)).document
     except DocumentRejected as rejected:
         return rejected
     except OSError as error:
@@ -102,27 +117,26 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[dict]]:
     return list(dict.fromkeys(files)), missing
 
 
-def process_documents(app: Application, ids: list[str], show_progress: bool) -> None:
+def process_documents(app: Application, ids: list[str], show_progress: bool,
+                      dagster: DagsterSetUp | None = None) -> None:
     """Run the ingest job in process over those of `ids` that still owe work."""
-    from ingest_pipeline.runs import launch_ingest  # imports Dagster: only when there is work
-
     pending = [doc.id for doc, _ in app.documents(ids) if doc.status not in SETTLED]
     if not pending:
         return
+    dagster = dagster or DagsterSetUp(app)
     with ProgressReporter(app, pending, enabled=show_progress):
-        results = launch_ingest(app.settings.dagster_home, pending, app.resources)
-        results += _finish_parse_jobs(app, pending)
+        results = dagster.launch(pending)
+        results += _finish_parse_jobs(app, pending, dagster)
     for result in results:
         if not result.success:
             print(f"run {result.run_id} failed: {_run_error(result)}", file=sys.stderr)
 
 
-def _finish_parse_jobs(app: Application, ids: list[str]) -> list:
+def _finish_parse_jobs(app: Application, ids: list[str], dagster: DagsterSetUp) -> list:
     """With a parser service, wait for the jobs the first run submitted, then run the rest; stuck
     jobs are submitted again by the next run, up to the parser's limit."""
     from ingest_pipeline.parse_tracking import wait_for_jobs
     from ingest_pipeline.resources.parser import AsynchronousParser
-    from ingest_pipeline.runs import launch_ingest
 
     parser, results = app.resources["parser"], []
     if not isinstance(parser, AsynchronousParser):
@@ -132,7 +146,7 @@ def _finish_parse_jobs(app: Application, ids: list[str]) -> list:
         if not waiting:
             break
         wait_for_jobs(app.engine, parser, waiting)
-        results += launch_ingest(app.settings.dagster_home, waiting, app.resources)
+        results += dagster.launch(waiting)
     return results
 
 
