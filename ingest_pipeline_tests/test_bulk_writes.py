@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 
 import numpy as np
@@ -95,6 +97,53 @@ def test_a_missing_index_is_made_again_by_the_next_pass(engine):
         assert not _hnsw_present(conn, set_id)
         assert embeddings.ensure_set(conn, "test", "index", 8) == set_id
         assert _hnsw_present(conn, set_id)
+
+
+def _wide_set(app, tmp_path, rows: int = 1200) -> int:
+    """A 1,536-dimension set large enough (over 8 MB of heap) for Postgres to plan parallel index builds."""
+    doc_id = register(app, write(tmp_path, "wide.txt", "wide"))
+    cut = _staged(app, doc_id, [f"wide chunk {i}" for i in range(rows)])
+    vectors = np.random.default_rng(7).standard_normal((rows, 1536)).astype(np.float32)
+    with app.engine.begin() as conn:
+        set_id = embeddings.ensure_set(conn, "test", "wide", 1536)
+        embeddings.drop_index(conn, set_id)
+        embeddings.store(conn, set_id, [(text_hash(c.text), v) for c, v in zip(cut, vectors)])
+        assert chunks.publish_many(conn, set_id, {doc_id: documents.get(conn, doc_id).sha256}) == {doc_id: (rows, 3 * rows)}
+    return set_id
+
+
+def _build_index_noting_workers(app, set_id: int, caplog, maintenance_work_mem: str | None = None) -> list[str]:
+    """ensure_index, hearing Postgres's DEBUG notes on how it builds (SQLAlchemy logs server notices)."""
+    caplog.set_level(logging.INFO, logger="sqlalchemy.dialects.postgresql")
+    with app.engine.begin() as conn:
+        conn.execute(text("SET LOCAL client_min_messages = debug1"))
+        if maintenance_work_mem:  # as an operator's setting for the role or database would be
+            conn.execute(text(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'"))
+        caplog.clear()
+        embeddings.ensure_index(conn, set_id, 1536)
+        assert _hnsw_present(conn, set_id)
+    return [r.getMessage() for r in caplog.records if "parallel workers" in r.getMessage() or "serially" in r.getMessage()]
+
+
+def test_wide_vectors_are_stored_inline_and_a_large_set_builds_its_index_with_parallel_workers(app, tmp_path, caplog):
+    set_id = _wide_set(app, tmp_path)
+    with app.engine.connect() as conn:
+        toasted = conn.execute(text(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname IN ('chunk_embeddings', 'embedding_cache')"
+        )).scalars().all()
+    assert toasted == [0, 0]
+    assert any(note.startswith("DEBUG:  using") for note in _build_index_noting_workers(app, set_id, caplog))
+
+
+def test_an_index_build_short_of_shared_memory_for_its_workers_builds_without_them(app, tmp_path, caplog):
+    set_id = _wide_set(app, tmp_path)
+    # More maintenance_work_mem than /dev/shm holds: the workers' shared segment cannot be sized (ENOSPC,
+    # refused at once, nothing allocated), as in a container with Docker's 64 MB /dev/shm.
+    shm = os.statvfs("/dev/shm")
+    more_than_shared_memory = f"{2 * shm.f_blocks * shm.f_frsize // 1024 + 1024}kB"
+    notes = _build_index_noting_workers(app, set_id, caplog, more_than_shared_memory)
+    assert not any(note.startswith("DEBUG:  using") for note in notes)
+    assert "building it without them" in caplog.text and "No space left on device" in caplog.text
 
 
 def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(engine, monkeypatch):

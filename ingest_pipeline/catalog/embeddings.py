@@ -9,11 +9,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 # pgvector 0.6 indexes (HNSW and IVFFlat) stop at 2,000 dimensions; wider sets are scanned exactly.
 MAX_INDEXED_DIMENSIONS = 2000
 # An HNSW build keeps its graph in maintenance_work_mem and slows down sharply once it spills.
 INDEX_BUILD_MEMORY = "512MB"
+# SQLSTATEs of a shared memory segment that could not be sized: disk_full (ENOSPC), out_of_memory.
+_SHORT_OF_SHARED_MEMORY = ("53100", "53200")
 # Serialises creating and dropping one set's index across runs (plus the set id).
 _INDEX_LOCK = 7_420_100
 # COPY's binary header: signature, flags, header extension length.
@@ -44,12 +47,27 @@ def ensure_index(conn: Connection, set_id: int, dimensions: int) -> None:
     if dimensions > MAX_INDEXED_DIMENSIONS or _index_exists(conn, set_id):
         return  # checked first: CREATE INDEX IF NOT EXISTS would still wait for every writer
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INDEX_LOCK + set_id})
-    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
+    # At least INDEX_BUILD_MEMORY, never less than the operator gave the role or database.
+    conn.execute(text(
+        "SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')), "
+        "pg_size_bytes(:wanted)) / 1024 || 'kB', true)"
+    ), {"wanted": INDEX_BUILD_MEMORY})
     # A partial expression index: one column holds every set, each set gets its own typed index.
-    conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS {_index_name(set_id)} ON chunk_embeddings "
-        f"USING hnsw ((embedding::vector({dimensions})) vector_cosine_ops) WHERE set_id = {set_id}"
-    )
+    create = (f"CREATE INDEX IF NOT EXISTS {_index_name(set_id)} ON chunk_embeddings "
+              f"USING hnsw ((embedding::vector({dimensions})) vector_cosine_ops) WHERE set_id = {set_id}")
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(create)
+    except DBAPIError as error:
+        # Parallel workers share the graph in maintenance_work_mem of shared memory, which a container
+        # may not have (Docker gives /dev/shm 64 MB): build in one process, as pgvector would on a small set.
+        if getattr(error.orig, "pgcode", None) not in _SHORT_OF_SHARED_MEMORY:
+            raise
+        log.warning("building the HNSW index of embedding set %s with parallel workers failed (%s); building it "
+                    "without them, which takes longer. Give the Postgres server more shared memory (/dev/shm; "
+                    "Docker: shm_size) to build in parallel.", set_id, str(error.orig).strip())
+        conn.execute(text("SET LOCAL max_parallel_maintenance_workers = 0"))
+        conn.exec_driver_sql(create)
 
 
 def drop_index(conn: Connection, set_id: int) -> None:
