@@ -77,7 +77,9 @@ def register_stored(engine: Engine, stored: StoredFile, external_id: str | None,
                 conn, id=new_id, external_id=external_id, source=source or name, file_name=name,
                 sha256=stored.sha256, size_bytes=stored.size_bytes, status=str(DocumentStatus.REGISTERED),
             )
-            return Registration(documents.get(conn, new_id), created=created, changed=created)
+            # None: a concurrent registration of the same identity won; report its document.
+            return Registration(created or documents.get(conn, new_id), created=created is not None,
+                                changed=created is not None)
         if existing.sha256 == stored.sha256:
             return Registration(existing, created=False, changed=False)
         documents.update(

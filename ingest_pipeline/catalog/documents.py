@@ -76,16 +76,16 @@ def list_all(conn: Connection, statuses: Iterable[DocumentStatus] = ()) -> list[
     return [_document(row) for row in rows]
 
 
-def insert(conn: Connection, **values: Any) -> bool:
-    """Insert a document unless its id exists (a concurrent registration won); True if inserted."""
+def insert(conn: Connection, **values: Any) -> Document | None:
+    """Insert a document unless its id exists (a concurrent registration won); the new row, or None."""
     names = ", ".join(values)
     placeholders = ", ".join(f":{name}" for name in values)
     _hold_intake_lock(conn)
-    inserted = conn.execute(
-        text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING RETURNING id"),
+    row = conn.execute(
+        text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}"),
         values,
     ).first()
-    return inserted is not None
+    return _document(row) if row else None
 
 
 def update(conn: Connection, document_id: str, **values: Any) -> None:
