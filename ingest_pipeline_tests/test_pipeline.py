@@ -45,7 +45,7 @@ def test_rematerializing_does_no_work_and_adds_no_rows(app, instance, tmp_path):
     assert _row_counts(app) == before
     embeddings = second.asset_materializations_for_node("embeddings")[0].metadata
     assert embeddings["texts_embedded"].value == 0
-    assert embeddings["up_to_date"].value == 2
+    assert embeddings["up_to_date"].value == 2 and "unfinished" not in embeddings
     parsed = second.asset_materializations_for_node("parsed_text")[0].metadata
     assert parsed["up_to_date"].value == 2
 
@@ -62,6 +62,14 @@ def test_one_bad_document_fails_with_a_reason_and_the_others_finish(app, instanc
         assert doc.status is DocumentStatus.FAILED and doc.failed_stage == stage
         assert doc.reason
     assert "PNG" in _status(app, image).reason
+    # Every partition's materialization carries the run's counts, and a row for each document that did
+    # not go through: the rejected one, with its reason; not the others.
+    validated = result.asset_materializations_for_node("validated_content")
+    assert len(validated) == 3 and all(m.metadata["failed"].value == 1 for m in validated)
+    table = validated[0].metadata["unfinished"].value
+    assert empty in table and "failed" in table and good not in table
+    later = result.asset_materializations_for_node("embeddings")[0].metadata["unfinished"].value
+    assert empty in later and image in later and "skipped" in later and good not in later
 
 
 def test_blocking_check_stops_chunks_and_embeddings_for_a_rejected_document(app, instance, tmp_path):

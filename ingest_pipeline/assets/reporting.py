@@ -9,9 +9,11 @@ import dagster as dg
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.errors import TransientFailure
 from ingest_pipeline.log_format import OUTCOME_LOGGER, structured_logger
-from ingest_pipeline.stages.runner import FAILED, RETRY, Outcome
+from ingest_pipeline.stages.runner import DONE, FAILED, RETRY, UP_TO_DATE, Outcome
 
-_TABLE_ROWS = 100
+# Rows of the `unfinished` table; the run's log has a line for every document that failed.
+_TABLE_ROWS = 25
+_WENT_THROUGH = (DONE, UP_TO_DATE)
 _outcome_log = structured_logger(OUTCOME_LOGGER)
 _SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts", "embedded_tokens")
 
@@ -73,10 +75,13 @@ def outcome_metadata(outcomes: list[Outcome]) -> dict:
         if any(name in o.facts for o in outcomes):
             metadata[name] = dg.MetadataValue.int(int(total))
     metadata["duration_seconds"] = dg.MetadataValue.float(round(sum(o.seconds for o in outcomes), 3))
-    metadata["outcomes"] = dg.MetadataValue.md(_table(outcomes))
-    preview = next((o.facts["preview"] for o in outcomes if o.facts.get("preview")), None)
-    if preview:
-        metadata["preview"] = dg.MetadataValue.md(preview)
+    # Dagster copies this metadata into the materialization of every partition of the run: a row per
+    # document would be stored hundreds of times over. Only the documents that did not go through get one.
+    unfinished = [o for o in outcomes if o.state not in _WENT_THROUGH]
+    if unfinished:
+        metadata["unfinished"] = dg.MetadataValue.md(_table(unfinished))
+    if len(outcomes) == 1 and outcomes[0].facts.get("preview"):
+        metadata["preview"] = dg.MetadataValue.md(outcomes[0].facts["preview"])
     return metadata
 
 
