@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 # pgvector 0.6 indexes (HNSW and IVFFlat) stop at 2,000 dimensions; wider sets are scanned exactly.
 MAX_INDEXED_DIMENSIONS = 2000
-# An HNSW build keeps its graph in maintenance_work_mem and slows down sharply once it spills.
+# An HNSW build keeps its graph in maintenance_work_mem and slows down sharply once it spills;
+# the most a build asks for.
 INDEX_BUILD_MEMORY = "512MB"
 # SQLSTATEs of a shared memory segment that could not be sized: disk_full (ENOSPC), out_of_memory.
 _SHORT_OF_SHARED_MEMORY = ("53100", "53200")
@@ -47,11 +48,13 @@ def ensure_index(conn: Connection, set_id: int, dimensions: int) -> None:
     if dimensions > MAX_INDEXED_DIMENSIONS or _index_exists(conn, set_id):
         return  # checked first: CREATE INDEX IF NOT EXISTS would still wait for every writer
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INDEX_LOCK + set_id})
-    # At least INDEX_BUILD_MEMORY, never less than the operator gave the role or database.
+    # Enough for the graph (1.5 x the table's heap covers vectors plus neighbour lists), up to
+    # INDEX_BUILD_MEMORY, never less than the operator gave the role or database: parallel workers
+    # take all of it as shared memory up front, which costs time and /dev/shm on a small set.
     conn.execute(text(
         "SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')), "
-        "pg_size_bytes(:wanted)) / 1024 || 'kB', true)"
-    ), {"wanted": INDEX_BUILD_MEMORY})
+        "least(pg_size_bytes(:most), pg_relation_size('chunk_embeddings') * 3 / 2)) / 1024 || 'kB', true)"
+    ), {"most": INDEX_BUILD_MEMORY})
     # A partial expression index: one column holds every set, each set gets its own typed index.
     create = (f"CREATE INDEX IF NOT EXISTS {_index_name(set_id)} ON chunk_embeddings "
               f"USING hnsw ((embedding::vector({dimensions})) vector_cosine_ops) WHERE set_id = {set_id}")
