@@ -15,8 +15,8 @@ from ingest_pipeline.resources.parser import AsynchronousParser, ParserResource
 from ingest_pipeline.stages.chunk import chunk_document
 from ingest_pipeline.stages.embed import embed_pending, publish_document
 from ingest_pipeline.stages.parse import check_raw_document, parse_document, submit_document
-from ingest_pipeline.stages.runner import DOCUMENTS_AT_ONCE, run_stage
-from ingest_pipeline.stages.validate import validate_document
+from ingest_pipeline.stages.runner import DOCUMENTS_AT_ONCE, run_stage, run_stage_in_order
+from ingest_pipeline.stages.validate import clean_document, record_validation
 from ingest_pipeline.statuses import Stage
 
 _common = dict(partitions_def=documents_partitions, backfill_policy=single_run_backfill,
@@ -61,8 +61,9 @@ def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
 @dg.asset(**_common, deps=[parsed_text], kinds={"postgres"}, check_specs=[USABLE_TEXT_CHECK],
           description="Normalised text that passed the blocking checks; duplicates are set aside.")
 def validated_content(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
-    # One document at a time: of two with the same text, the first in partition order is the original.
-    outcomes = run_stage(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys, validate_document, at_once=1)
+    # Cleaned side by side, decided in partition order: of two with the same text, the first is the original.
+    outcomes = run_stage_in_order(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys,
+                                  clean_document, record_validation)
     return stage_result(context, outcomes, [usable_text_result(database.engine, outcomes)])
 
 

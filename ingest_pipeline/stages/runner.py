@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Engine
 
@@ -53,19 +53,60 @@ def run_stage(engine: Engine, stage: Stage, keys: Sequence[str], handler: Handle
               at_once: int = DOCUMENTS_AT_ONCE) -> list[Outcome]:
     """Apply `handler` to every ready document among `keys`, `at_once` documents at a time,
     recording failures per document; outcomes come back in the order of `keys`."""
-    with engine.connect() as conn:
-        docs = {doc.id: doc for doc in documents.get_many(conn, keys)}
-
-    def one(key: str) -> Outcome:
-        doc = docs.get(key)
-        if doc is None:
-            return Outcome(key, "", SKIPPED, note="no such document (deleted?)")
-        if not is_ready_for(stage, doc.status):
-            return Outcome(key, doc.source, SKIPPED, note=_why_not_ready(doc))
-        return _attempt(engine, stage, doc, handler)
-
+    docs = _documents(engine, keys)
     # An interrupted run (the step is cancelled) starts no further document.
-    return map_in_threads(one, keys, at_once, name=str(stage))
+    return map_in_threads(lambda key: _one(engine, stage, key, docs.get(key), handler), keys, at_once, name=str(stage))
+
+
+def run_stage_in_order(engine: Engine, stage: Stage, keys: Sequence[str], prepare: Callable[[Engine, Document], Any],
+                       finish: Callable[[Engine, Document, Any], dict], at_once: int = DOCUMENTS_AT_ONCE) -> list[Outcome]:
+    """`run_stage` for a handler in two parts: `prepare` (reading and computing) runs `at_once`
+    documents at a time, then `finish` (a decision that must follow partition order) takes each
+    prepared document one at a time, in the order of `keys`. A document's failure in either part is
+    recorded as in `run_stage`."""
+    docs = _documents(engine, keys)
+
+    def early(key: str) -> _Prepared | None:
+        doc = docs.get(key)
+        if doc is None or not is_ready_for(stage, doc.status):
+            return None
+        started = time.monotonic()
+        try:
+            return _Prepared(prepare(engine, doc), None, time.monotonic() - started)
+        except Exception as error:  # raised again below, in order, where _attempt classifies it
+            return _Prepared(None, error, time.monotonic() - started)
+
+    prepared = map_in_threads(early, keys, at_once, name=str(stage))
+    outcomes = []
+    for key, part in zip(keys, prepared):
+        outcomes.append(_one(engine, stage, key, docs.get(key), lambda e, d, p=part: p.finish(e, d, finish)))
+        outcomes[-1].seconds += part.seconds if part else 0.0
+    return outcomes
+
+
+@dataclass
+class _Prepared:
+    value: Any
+    error: Exception | None
+    seconds: float
+
+    def finish(self, engine: Engine, doc: Document, finish: Callable[[Engine, Document, Any], dict]) -> dict:
+        if self.error is not None:
+            raise self.error
+        return finish(engine, doc, self.value)
+
+
+def _documents(engine: Engine, keys: Sequence[str]) -> dict[str, Document]:
+    with engine.connect() as conn:
+        return {doc.id: doc for doc in documents.get_many(conn, keys)}
+
+
+def _one(engine: Engine, stage: Stage, key: str, doc: Document | None, handler: Handler) -> Outcome:
+    if doc is None:
+        return Outcome(key, "", SKIPPED, note="no such document (deleted?)")
+    if not is_ready_for(stage, doc.status):
+        return Outcome(key, doc.source, SKIPPED, note=_why_not_ready(doc))
+    return _attempt(engine, stage, doc, handler)
 
 
 def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> Outcome:
