@@ -46,6 +46,7 @@ class Bench:
             folder.mkdir()
             self.server.create(name)
         sync_url, async_url = self.server.urls(name)
+        self.server.settle()
         self.stats.reset()
         measurement = RUNNERS[system](corpus, Target(sync_url, async_url, folder / "state", self.openai_url))
         served = self.stats.snapshot()

@@ -116,7 +116,7 @@ def markdown(corpus: str, results: list[dict], pdf: dict | None, speed, series: 
         "# Ingest benchmark: ours against LlamaIndex", "",
         f"Corpus: {corpus}. Same machine, same embedded Postgres, same OpenAI simulator (no latency); "
         "each ingest in its own process, systems alternating, after one untimed warm-up ingest each; "
-        "both systems' modules byte-compiled beforehand.", "",
+        "both systems' modules byte-compiled beforehand; a CHECKPOINT and a sync before every timed ingest.", "",
         comparison_table(results), "",
         f"ours/LlamaIndex documents-per-second ratio per repetition: {ratios} "
         f"(median **{median(ratio_per_round(results)):.2f}**).", "",
