@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ingest_pipeline.catalog import chunks, documents, embeddings
 from ingest_pipeline.database import engine as engine_module
+from ingest_pipeline.batching import BatchLimits
 from ingest_pipeline.database.bulk import PAGE_SIZE
 from ingest_pipeline.ids import text_hash
 from ingest_pipeline.models import Chunk
@@ -87,6 +88,35 @@ def test_a_bulk_load_into_an_empty_set_ends_with_its_index_and_searchable_docume
         indexed = _hnsw_present(conn, result.set_id)
     assert statuses == {DocumentStatus.EMBEDDED} and vectors == 15 and indexed
     assert set(result.published) == set(ids) and all(f["chunks"] == 3 for f in result.published.values())
+
+
+class _OneTextPerRequest(HashingEmbedder):
+    """The local embedder, one text per request, noting how many documents were searchable at each request."""
+
+    @property
+    def batch_limits(self) -> BatchLimits:
+        return BatchLimits(max_inputs=1, max_tokens=1_000, max_tokens_per_input=1_000)
+
+    def embed_batch(self, texts, token_counts):
+        with WATCHED["engine"].connect() as conn:
+            SEEN.append(conn.execute(text("SELECT count(*) FROM documents WHERE status = 'embedded'")).scalar())
+        return super().embed_batch(texts, token_counts)
+
+
+SEEN: list[int] = []
+WATCHED: dict = {}
+
+
+def test_documents_are_published_as_their_vectors_arrive_not_after_the_last_request(app, tmp_path):
+    ids = [register(app, write(tmp_path, f"d{i}.txt", f"document {i}")) for i in range(4)]
+    for doc in ids:
+        _staged(app, doc, [f"{doc} first", f"{doc} second"])
+    SEEN.clear()
+    WATCHED["engine"] = app.engine
+    result = embed.embed_pending(app.engine, ids, _OneTextPerRequest(dimensions=16))
+    assert set(result.published) == set(ids) and len(SEEN) == 8
+    # Two requests are in flight at a time: when the last goes out, a document is already searchable.
+    assert SEEN[0] == 0 and SEEN[-1] >= 1 and SEEN == sorted(SEEN)
 
 
 def test_a_missing_index_is_made_again_by_the_next_pass(engine):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import Engine
 
@@ -50,9 +51,9 @@ class EmbeddingPass:
 
 def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: EmbedderResource) -> EmbeddingPass:
     """Embed every text these documents still need, once per distinct text, in token-aware batches
-    across documents, then publish in bulk every document whose texts all have vectors (the rest
-    are left to `publish_document`, which says why). Vectors are cached batch by batch, so a crash
-    loses at most the requests in flight."""
+    across documents. Vectors are cached batch by batch, so a crash loses at most the requests in
+    flight, and each document is published (in bulk) as soon as all its texts have vectors, while
+    the next requests are still out; the rest are left to `publish_document`, which says why."""
     space = embedder.space
     with engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, space.embedder, space.model, space.dimensions)
@@ -62,16 +63,18 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
     work = _distinct_missing(pending, have)
     result = EmbeddingPass(set_id, cache_hits=len({c.text_hash for c in pending} & have),
                            pending_documents=set(versions))
-    _embed_all(engine, result, work, embedder, space.dimensions)
-    _publish_in_bulk(engine, result, versions, _hashes_by_document(pending), len(pending), space.dimensions)
+    with _bulk_load(engine, set_id, len(pending), space.dimensions):
+        publisher = _Publisher(engine, result, versions, _hashes_by_document(pending), have)
+        _embed_all(engine, result, work, embedder, space.dimensions, publisher.texts_stored)
+        publisher.publish_the_rest()
     return result
 
 
 def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], embedder: EmbedderResource,
-               dimensions: int) -> None:
+               dimensions: int, stored: Callable[[list[StoredChunk]], None]) -> None:
     """Send the batches, up to REQUESTS_IN_FLIGHT at once: the API's latency overlaps the other
-    requests and the storing of vectors. The first failure stops further sends; what is already
-    in flight still lands in the cache."""
+    requests and the storing (and publishing) of vectors. The first failure stops further sends;
+    what is already in flight still lands in the cache."""
     ranges = iter(token_batches([c.token_count for c in work], embedder.batch_limits))
     fatal: ProviderConfigurationError | None = None
     with ThreadPoolExecutor(max_workers=REQUESTS_IN_FLIGHT) as pool:
@@ -98,27 +101,61 @@ def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], e
                 else:
                     _record(engine, result, batch, outcome, dimensions)
                     if fatal is None and result.error is None:
-                        send()
+                        send()  # before publishing, so the next request is out while we publish
+                    stored(batch)
     if fatal is not None:
         raise fatal
 
 
-def _publish_in_bulk(engine: Engine, result: EmbeddingPass, versions: dict[str, str],
-                     hashes: dict[str, set[str]], new_vectors: int, dimensions: int) -> None:
-    """Publish documents a batch per transaction; a large load into a small set drops the set's
-    HNSW index first and builds it again at the end, which is many times faster."""
+@contextmanager
+def _bulk_load(engine: Engine, set_id: int, new_vectors: int, dimensions: int) -> Iterator[None]:
+    """A large load into a small set drops the set's HNSW index first and builds it again at the
+    end, which is many times faster than inserting every vector into it."""
     with engine.begin() as conn:
-        rebuild = new_vectors >= REBUILD_MINIMUM and embeddings.has_fewer_vectors(conn, result.set_id, new_vectors)
+        rebuild = new_vectors >= REBUILD_MINIMUM and embeddings.has_fewer_vectors(conn, set_id, new_vectors)
         if rebuild:
-            embeddings.drop_index(conn, result.set_id)
+            embeddings.drop_index(conn, set_id)
     try:
-        ids = sorted(versions)
-        for start in range(0, len(ids), PUBLISH_BATCH):
-            _publish_batch(engine, result, {i: versions[i] for i in ids[start:start + PUBLISH_BATCH]}, hashes)
+        yield
     finally:
         if rebuild:
             with engine.begin() as conn:
-                embeddings.ensure_index(conn, result.set_id, dimensions)
+                embeddings.ensure_index(conn, set_id, dimensions)
+
+
+class _Publisher:
+    """Publishes documents a batch per transaction, each as soon as every text it needs has a vector."""
+
+    def __init__(self, engine: Engine, result: EmbeddingPass, versions: dict[str, str],
+                 hashes: dict[str, set[str]], have: set[str]):
+        self.engine, self.result, self.versions, self.hashes = engine, result, versions, hashes
+        self.missing = {doc_id: needed - have for doc_id, needed in hashes.items()}
+        self.waiting_on: dict[str, list[str]] = {}
+        for doc_id, needed in self.missing.items():
+            for digest in needed:
+                self.waiting_on.setdefault(digest, []).append(doc_id)
+        self.unpublished = set(versions)
+        self._publish(sorted(doc_id for doc_id in self.unpublished if not self.missing.get(doc_id)))
+
+    def texts_stored(self, batch: list[StoredChunk]) -> None:
+        completed = set()
+        for chunk in batch:
+            if chunk.text_hash in self.result.tokens_by_hash:  # a vector came back (not refused)
+                for doc_id in self.waiting_on.pop(chunk.text_hash, []):
+                    self.missing[doc_id].discard(chunk.text_hash)
+                    if not self.missing[doc_id]:
+                        completed.add(doc_id)
+        self._publish(sorted(completed & self.unpublished))
+
+    def publish_the_rest(self) -> None:
+        """Every document not yet published: publish_many leaves out those still lacking a vector."""
+        self._publish(sorted(self.unpublished))
+
+    def _publish(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), PUBLISH_BATCH):
+            batch = ids[start:start + PUBLISH_BATCH]
+            self.unpublished.difference_update(batch)
+            _publish_batch(self.engine, self.result, {i: self.versions[i] for i in batch}, self.hashes)
 
 
 def _publish_batch(engine: Engine, result: EmbeddingPass, versions: dict[str, str], hashes: dict[str, set[str]]) -> None:
