@@ -19,6 +19,10 @@ CHARS_PER_TOKEN_CEILING = 8
 # hold a single character.
 MAX_TOKENS_PER_CHARACTER = 4
 _WINDOW_HEADROOM = 1.25
+# Short texts recur (headings, list markers, licence paragraphs in file after file): the chunker asks
+# for their count again and again. The last few thousand counts are remembered (a few MB at most).
+_REMEMBERED_LENGTH = 1000
+_REMEMBERED_COUNTS = 8192
 _SPACES = re.compile(r"\s*")
 
 
@@ -38,6 +42,11 @@ def decode(tokens: Sequence[int]) -> str:
 
 
 def count_tokens(text: str) -> int:
+    return _count_short(text) if len(text) <= _REMEMBERED_LENGTH else len(encode(text))
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_COUNTS)
+def _count_short(text: str) -> int:
     return len(encode(text))
 
 
