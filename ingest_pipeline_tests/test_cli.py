@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from sqlalchemy import text
 
@@ -69,62 +74,53 @@ def test_a_failed_document_is_reported_and_sets_the_exit_status(environment, tmp
     assert [row["path"] for row in failed] == [by_path["program.txt"]["path"]]
 
 
-def test_simulate_openai_serves_the_real_client(environment):
-    import socket
-    import time
-
-    import openai
-
+@contextmanager
+def _simulating(service: str, *flags: str) -> Iterator[int]:
+    """`ingest-pipeline simulate SERVICE` on a free port, stopped afterwards; yields the port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "openai",
-                               "--port", str(port), "--api-key", "sk-cli"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", service,
+                               "--port", str(port), *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-cli", max_retries=0, timeout=5)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = client.embeddings.create(model="text-embedding-3-small", input=["tide pools"])
-                break
-            except openai.APIConnectionError:
-                assert time.monotonic() < deadline, "the simulator did not start"
-                time.sleep(0.2)
-        assert len(response.data[0].embedding) == 1536 and response.usage.prompt_tokens == count_tokens("tide pools")
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _first_answer(ask: Callable[[], object], refused: type[Exception]) -> object:
+    """`ask()` again until the server started answering (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return ask()
+        except refused:
+            assert time.monotonic() < deadline, "the simulator did not start"
+            time.sleep(0.2)
+
+
+def test_simulate_openai_serves_the_real_client(environment):
+    import openai
+
+    with _simulating("openai", "--api-key", "sk-cli") as port:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-cli", max_retries=0, timeout=5)
+        response = _first_answer(lambda: client.embeddings.create(model="text-embedding-3-small", input=["tide pools"]),
+                                 openai.APIConnectionError)
+        assert len(response.data[0].embedding) == 1536 and response.usage.prompt_tokens == count_tokens("tide pools")
 
 
 def test_simulate_llamaparse_serves_and_refuses_a_bad_fault_setting(environment):
-    import socket
-    import time
-    import urllib.request
-
-    bad = subprocess.run([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "llamaparse", "--retry-after-seconds", "-1"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "llamaparse",
+                          "--retry-after-seconds", "-1"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("llamaparse simulator: ")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "ingest_pipeline.cli.main", "simulate", "llamaparse",
-                               "--port", str(port), "--fault-failed", "1"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faults", timeout=5) as answer:
-                    faults = json.load(answer)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the simulator did not start"
-                time.sleep(0.2)
-        assert faults["probability_failed"] == 1.0
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+
+    def faults(port: int) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faults", timeout=5) as answer:
+            return json.load(answer)
+
+    with _simulating("llamaparse", "--fault-failed", "1") as port:
+        assert _first_answer(lambda: faults(port), OSError)["probability_failed"] == 1.0
 
 
 def test_commands_other_than_the_servers_start_without_fastapi():
