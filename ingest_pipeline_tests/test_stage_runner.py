@@ -6,6 +6,7 @@ import threading
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.stages import runner
 from ingest_pipeline.stages.runner import DONE, FAILED, RETRY, SKIPPED, run_stage_in_order
 from ingest_pipeline.statuses import DocumentStatus, Stage
 from ingest_pipeline_tests.pipeline_runs import register, write
@@ -63,3 +64,20 @@ def test_a_failure_in_either_part_is_that_documents_alone(app, tmp_path):
         docs = {doc.id: doc for doc in documents.get_many(conn, ids)}
     assert docs[rejected].status is DocumentStatus.FAILED and docs[rejected].failed_stage == Stage.VALIDATED_CONTENT
     assert docs[flaky].status is DocumentStatus.PARSED and docs[flaky].attempts == 1
+
+
+def test_documents_are_prepared_at_most_a_window_ahead_of_the_one_finished(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "PREPARED_AT_MOST", 2)
+    ids = _registered(app, tmp_path, ["cove", "dune", "fjord", "reef", "shoal"])
+    events = []
+
+    def prepare(engine, doc):
+        events.append(("prepare", doc.id))
+
+    def finish(engine, doc, prepared):
+        events.append(("finish", doc.id))
+        return {}
+
+    assert [o.state for o in run_stage_in_order(app.engine, Stage.VALIDATED_CONTENT, ids, prepare, finish)] == [DONE] * 5
+    ahead = [sum(1 if kind == "prepare" else -1 for kind, _ in events[:n]) for n in range(len(events) + 1)]
+    assert max(ahead) == 2 and [doc for kind, doc in events if kind == "finish"] == ids

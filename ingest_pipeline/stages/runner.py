@@ -20,6 +20,8 @@ MAX_ATTEMPTS = 3
 # database round trips, tokenising and hashing, which release the GIL: a second document uses the
 # time one waits; more gain little on two cores and hold more documents in memory.
 DOCUMENTS_AT_ONCE = 2
+# Documents `run_stage_in_order` prepares ahead of the one it finishes: bounds the memory they hold.
+PREPARED_AT_MOST = 16
 
 DONE, UP_TO_DATE, SKIPPED, WAITING, FAILED, RETRY = "done", "up to date", "skipped", "waiting", "failed", "will retry"
 
@@ -76,11 +78,13 @@ def run_stage_in_order(engine: Engine, stage: Stage, keys: Sequence[str], prepar
         except Exception as error:  # raised again below, in order, where _attempt classifies it
             return _Prepared(None, error, time.monotonic() - started)
 
-    prepared = map_in_threads(early, keys, at_once, name=str(stage))
     outcomes = []
-    for key, part in zip(keys, prepared):
-        outcomes.append(_one(engine, stage, key, docs.get(key), lambda e, d, p=part: p.finish(e, d, finish)))
-        outcomes[-1].seconds += part.seconds if part else 0.0
+    # A window at a time: prepared documents (a cleaned text each) wait in memory for their turn.
+    for start in range(0, len(keys), PREPARED_AT_MOST):
+        window = keys[start:start + PREPARED_AT_MOST]
+        for key, part in zip(window, map_in_threads(early, window, at_once, name=str(stage))):
+            outcomes.append(_one(engine, stage, key, docs.get(key), lambda e, d, p=part: p.finish(e, d, finish)))
+            outcomes[-1].seconds += part.seconds if part else 0.0
     return outcomes
 
 
