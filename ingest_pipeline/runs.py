@@ -36,13 +36,13 @@ def open_instance(dagster_home: Path) -> dg.DagsterInstance:
         # and the catalog, which `ingest-pipeline status` reads, is the source of truth.)
         os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
         instance = dg.DagsterInstance.get()
-        instance.get_dynamic_partitions(DOCUMENTS_PARTITION)  # creates the SQLite tables while we hold the lock
+        instance.get_dynamic_partitions(DOCUMENTS_PARTITION)  # creates the storage tables while we hold the lock
     return instance
 
 
 @contextmanager
 def _home_lock(dagster_home: Path) -> Iterator[None]:
-    """Two CLIs starting at once would both create the SQLite instance (and add the same partitions):
+    """Two CLIs starting at once would both create the instance's tables (and add the same partitions):
     they take turns instead."""
     with open(dagster_home / ".ingest-pipeline.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
