@@ -81,8 +81,10 @@ def insert(conn: Connection, **values: Any) -> Document | None:
     names = ", ".join(values)
     placeholders = ", ".join(f":{name}" for name in values)
     _hold_intake_lock(conn)
+    # No conflict target: every unique index arbitrates. Naming only `id`, two registrations of one
+    # external id that pass Postgres's pre-check together make the second fail on the external_id index.
     row = conn.execute(
-        text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}"),
+        text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"),
         values,
     ).first()
     return _document(row) if row else None
