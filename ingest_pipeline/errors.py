@@ -13,6 +13,10 @@ class DocumentRejected(Exception):
         self.reason = reason
         self.restart_stage = restart_stage
 
+    def __reduce__(self):
+        # Crosses from a stage's worker process intact (pickle would pass only `args`, losing restart_stage).
+        return type(self), (self.reason, self.restart_stage)
+
 
 class TransientFailure(Exception):
     """A fault outside the document (a provider timing out, a 5xx): worth retrying later."""
@@ -30,3 +34,6 @@ class ProviderPaused(TransientFailure):
         super().__init__(reason)
         self.provider = provider
         self.reason = reason
+
+    def __reduce__(self):
+        return type(self), (self.provider, self.reason)

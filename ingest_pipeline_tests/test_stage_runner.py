@@ -1,8 +1,12 @@
-"""The stage runner's two-part mode: documents prepared side by side, finished one at a time in partition order."""
+"""The stage runner's modes: documents in threads or forked processes, and prepared side by side then finished one at a time in partition order."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+
+from sqlalchemy import text
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.errors import DocumentRejected
@@ -81,3 +85,49 @@ def test_documents_are_prepared_at_most_a_window_ahead_of_the_one_finished(app, 
     assert [o.state for o in run_stage_in_order(app.engine, Stage.VALIDATED_CONTENT, ids, prepare, finish)] == [DONE] * 5
     ahead = [sum(1 if kind == "prepare" else -1 for kind, _ in events[:n]) for n in range(len(events) + 1)]
     assert max(ahead) == 2 and [doc for kind, doc in events if kind == "finish"] == ids
+
+
+def _client_connections(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")).scalar_one()
+
+
+def test_a_stage_in_processes_writes_through_its_own_connections(app, tmp_path):
+    ids = _registered(app, tmp_path, ["cove", "dune", "fjord", "reef"])
+    before = _client_connections(app.engine)  # also leaves a pooled connection the workers inherit
+
+    def handler(engine, doc):
+        if doc.file_name == "dune.txt":
+            raise DocumentRejected("its parse job failed", restart_stage=str(Stage.PARSE_JOB))
+        with engine.begin() as conn:
+            documents.update(conn, doc.id, status=str(DocumentStatus.VALIDATED))
+        return {"pid": os.getpid()}
+
+    outcomes = runner.run_stage(app.engine, Stage.VALIDATED_CONTENT, ids, handler, at_once=2, processes=True)
+    assert [o.state for o in outcomes] == [DONE, FAILED, DONE, DONE]
+    assert os.getpid() not in {o.facts["pid"] for o in outcomes if o.state == DONE}
+    with app.engine.connect() as conn:  # the parent's pooled connection was left alone
+        docs = {doc.id: doc for doc in documents.get_many(conn, ids)}
+    assert [docs[i].status for i in ids] == [DocumentStatus.VALIDATED, DocumentStatus.FAILED,
+                                             DocumentStatus.VALIDATED, DocumentStatus.VALIDATED]
+    assert docs[ids[1]].failed_stage == Stage.PARSE_JOB  # the restart stage crossed from the worker
+    # The workers' connections ended with them.
+    deadline = time.monotonic() + 10
+    while _client_connections(app.engine) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _client_connections(app.engine) == before
+
+
+def test_documents_prepared_in_processes_are_finished_here_in_order(app, tmp_path):
+    ids = _registered(app, tmp_path, ["cove", "dune", "fjord", "reef", "shoal"])
+    finished = []
+
+    def finish(engine, doc, prepared_in):
+        finished.append(doc.id)
+        return {"prepared_in": prepared_in, "finished_in": os.getpid()}
+
+    outcomes = run_stage_in_order(app.engine, Stage.VALIDATED_CONTENT, ids, lambda engine, doc: os.getpid(),
+                                  finish, at_once=2, processes=True)
+    assert [o.state for o in outcomes] == [DONE] * 5 and finished == ids
+    assert {o.facts["finished_in"] for o in outcomes} == {os.getpid()}
+    assert os.getpid() not in {o.facts["prepared_in"] for o in outcomes}

@@ -15,7 +15,7 @@ from ingest_pipeline.resources.parser import AsynchronousParser, ParserResource
 from ingest_pipeline.stages.chunk import chunk_document
 from ingest_pipeline.stages.embed import embed_pending, publish_document
 from ingest_pipeline.stages.parse import check_raw_document, parse_document, submit_document
-from ingest_pipeline.stages.runner import DOCUMENTS_AT_ONCE, run_stage, run_stage_in_order
+from ingest_pipeline.stages.runner import PROCESSES_AT_ONCE, run_stage, run_stage_in_order
 from ingest_pipeline.stages.validate import clean_document, record_validation
 from ingest_pipeline.statuses import Stage
 
@@ -25,8 +25,9 @@ _common = dict(partitions_def=documents_partitions, backfill_policy=single_run_b
 
 def _documents_at_once(parser: ParserResource) -> int:
     # A parser service is called one document at a time: its retries, circuit and webhook handling
-    # were built and proven that way, and its own queue is where parallel work happens.
-    return 1 if isinstance(parser, AsynchronousParser) else DOCUMENTS_AT_ONCE
+    # were built and proven that way, and its own queue is where parallel work happens. The local
+    # parser's work is ours: extracting text, a processor core per document.
+    return 1 if isinstance(parser, AsynchronousParser) else PROCESSES_AT_ONCE
 
 
 @dg.asset(**_common, kinds={"file"}, description="The uploaded bytes, verified against their sha256 and type-sniffed.")
@@ -55,7 +56,7 @@ def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
     def parse(engine, doc):
         return parse_document(engine, doc, storage.store, parser)
     return stage_result(context, run_stage(database.engine, Stage.PARSED_TEXT, context.partition_keys, parse,
-                                           at_once=_documents_at_once(parser)))
+                                           at_once=_documents_at_once(parser), processes=True))
 
 
 @dg.asset(**_common, deps=[parsed_text], kinds={"postgres"}, check_specs=[USABLE_TEXT_CHECK],
@@ -63,7 +64,7 @@ def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
 def validated_content(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
     # Cleaned side by side, decided in partition order: of two with the same text, the first is the original.
     outcomes = run_stage_in_order(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys,
-                                  clean_document, record_validation)
+                                  clean_document, record_validation, at_once=PROCESSES_AT_ONCE, processes=True)
     return stage_result(context, outcomes, [usable_text_result(database.engine, outcomes)])
 
 
@@ -73,7 +74,8 @@ def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
            chunker: ChunkerResource) -> dg.MaterializeResult:
     def cut(engine, doc):
         return chunk_document(engine, doc, chunker)
-    return stage_result(context, run_stage(database.engine, Stage.CHUNKS, context.partition_keys, cut))
+    return stage_result(context, run_stage(database.engine, Stage.CHUNKS, context.partition_keys, cut,
+                                           at_once=PROCESSES_AT_ONCE, processes=True))
 
 
 @dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL,

@@ -42,7 +42,7 @@ def log_outcomes(context: dg.AssetExecutionContext, outcomes: list[Outcome]) -> 
         if outcome.state in (FAILED, RETRY):
             context.log.warning(message, extra=fields)
         else:
-            _outcome_log.info(message, extra={**fields, "run_id": context.run_id, "job": context.job_name})
+            _outcome_log.info(message, extra={**fields, "run_id": context.run.run_id, "job": context.job_name})
     states = Counter(o.state for o in outcomes)
     context.log.info(f"{stage}: {len(outcomes)} document(s), " + ", ".join(f"{n} {s}" for s, n in states.most_common()))
 

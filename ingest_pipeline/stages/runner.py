@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.errors import DocumentRejected, ProviderPaused
+from ingest_pipeline.process_map import ForkedWorkers, can_fork, cores
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
-from ingest_pipeline.thread_map import map_in_threads
 
 # Failed attempts of one document at an unexpected error before it is failed for good.
 MAX_ATTEMPTS = 3
 # Documents a stage works on at once, each in its own thread and transaction. Their time is mostly
-# database round trips, tokenising and hashing, which release the GIL: a second document uses the
-# time one waits; more gain little on two cores and hold more documents in memory.
+# database round trips and hashing, which release the GIL: a second document uses the time one
+# waits; more gain little on two cores and hold more documents in memory.
 DOCUMENTS_AT_ONCE = 2
+# Documents a stage whose work holds the GIL (extracting HTML, cleaning, tokenising) works on at once,
+# each in a forked process: one per core, at most four, since each holds one document's text.
+PROCESSES_AT_ONCE = max(DOCUMENTS_AT_ONCE, min(4, cores()))
 # Documents `run_stage_in_order` prepares ahead of the one it finishes: bounds the memory they hold.
 PREPARED_AT_MOST = 16
 
@@ -52,20 +58,23 @@ Handler = Callable[[Engine, Document], dict]
 
 
 def run_stage(engine: Engine, stage: Stage, keys: Sequence[str], handler: Handler,
-              at_once: int = DOCUMENTS_AT_ONCE) -> list[Outcome]:
-    """Apply `handler` to every ready document among `keys`, `at_once` documents at a time,
-    recording failures per document; outcomes come back in the order of `keys`."""
+              at_once: int = DOCUMENTS_AT_ONCE, processes: bool = False) -> list[Outcome]:
+    """Apply `handler` to every ready document among `keys`, `at_once` documents at a time (in
+    threads, or forked processes if `processes`), recording failures per document; outcomes come
+    back in the order of `keys`."""
     docs = _documents(engine, keys)
-    # An interrupted run (the step is cancelled) starts no further document.
-    return map_in_threads(lambda key: _one(engine, stage, key, docs.get(key), handler), keys, at_once, name=str(stage))
+    with _workers(engine, stage, lambda key: _one(engine, stage, key, docs.get(key), handler),
+                  at_once, processes and len(keys) > 1) as submit:
+        return [outcome for _, outcome in _in_order(submit, keys, ahead=len(keys))]
 
 
 def run_stage_in_order(engine: Engine, stage: Stage, keys: Sequence[str], prepare: Callable[[Engine, Document], Any],
-                       finish: Callable[[Engine, Document, Any], dict], at_once: int = DOCUMENTS_AT_ONCE) -> list[Outcome]:
+                       finish: Callable[[Engine, Document, Any], dict], at_once: int = DOCUMENTS_AT_ONCE,
+                       processes: bool = False) -> list[Outcome]:
     """`run_stage` for a handler in two parts: `prepare` (reading and computing) runs `at_once`
     documents at a time, then `finish` (a decision that must follow partition order) takes each
-    prepared document one at a time, in the order of `keys`. A document's failure in either part is
-    recorded as in `run_stage`."""
+    prepared document one at a time, in the order of `keys`, in this process. A document's failure
+    in either part is recorded as in `run_stage`."""
     docs = _documents(engine, keys)
 
     def early(key: str) -> _Prepared | None:
@@ -79,13 +88,63 @@ def run_stage_in_order(engine: Engine, stage: Stage, keys: Sequence[str], prepar
             return _Prepared(None, error, time.monotonic() - started)
 
     outcomes = []
-    # A window at a time: prepared documents (a cleaned text each) wait in memory for their turn.
-    for start in range(0, len(keys), PREPARED_AT_MOST):
-        window = keys[start:start + PREPARED_AT_MOST]
-        for key, part in zip(window, map_in_threads(early, window, at_once, name=str(stage))):
+    with _workers(engine, stage, early, at_once, processes and len(keys) > 1) as submit:
+        # Prepared documents (a cleaned text each) wait in memory for their turn: a bounded number.
+        for key, part in _in_order(submit, keys, ahead=PREPARED_AT_MOST):
             outcomes.append(_one(engine, stage, key, docs.get(key), lambda e, d, p=part: p.finish(e, d, finish)))
             outcomes[-1].seconds += part.seconds if part else 0.0
     return outcomes
+
+
+Submit = Callable[[str], Future]
+
+
+@contextmanager
+def _workers(engine: Engine, stage: Stage, function: Callable[[str], Any], at_once: int,
+             processes: bool) -> Iterator[Submit]:
+    """`submit(key)`: `function(key)` in one of `at_once` forked processes if asked for and possible,
+    else threads; with one at a time, at once in this thread. Leaving the block drops work not started
+    (an interrupted run starts no further document) and waits for work under way."""
+    if at_once <= 1:
+        yield lambda key: _done_now(function, key)
+    elif processes and can_fork():
+        with ForkedWorkers(function, at_once, on_start=lambda: _own_connections(engine)) as workers:
+            yield workers.submit
+    else:
+        pool = ThreadPoolExecutor(max_workers=at_once, thread_name_prefix=str(stage))
+        try:
+            yield lambda key: pool.submit(function, key)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(submit: Submit, keys: Sequence[str], ahead: int) -> Iterator[tuple[str, Any]]:
+    """(key, result) in the order of `keys`, with at most `ahead` keys submitted and not yet taken."""
+    pending: deque[tuple[str, Future]] = deque()
+    for key in keys:
+        pending.append((key, submit(key)))
+        if len(pending) >= ahead:
+            key, future = pending.popleft()
+            yield key, future.result()
+    while pending:
+        key, future = pending.popleft()
+        yield key, future.result()
+
+
+def _done_now(function: Callable[[str], Any], key: str) -> Future:
+    future: Future = Future()
+    try:
+        future.set_result(function(key))
+    except Exception as error:
+        future.set_exception(error)
+    return future
+
+
+def _own_connections(engine: Engine) -> None:
+    """In a forked worker: the pooled connections are the parent's, still in use there. Forget them
+    without closing them (psycopg2 never closes a connection from another process when collected),
+    so the worker opens its own; they close with it (an idle client's end is a normal disconnect)."""
+    engine.dispose(close=False)
 
 
 @dataclass
