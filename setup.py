@@ -41,5 +41,5 @@ setup(
                       "llama-index-vector-stores-postgres>=0.9,<0.10", "llama-index-readers-file>=0.7,<0.8",
                       "matplotlib>=3.8"],
     },
-    entry_points={"console_scripts": ["ingest-pipeline = ingest_pipeline.cli.main:main"]},
+    entry_points={"console_scripts": ["ingest-pipeline = ingest_pipeline.cli.main:console"]},
 )

@@ -74,6 +74,13 @@ def test_a_failed_document_is_reported_and_sets_the_exit_status(environment, tmp
     assert [row["path"] for row in failed] == [by_path["program.txt"]["path"]]
 
 
+def test_the_installed_command_exits_through_console():
+    from importlib.metadata import entry_points
+
+    (command,) = entry_points(group="console_scripts", name="ingest-pipeline")
+    assert command.value == "ingest_pipeline.cli.main:console"
+
+
 @contextmanager
 def _simulating(service: str, *flags: str) -> Iterator[int]:
     """`ingest-pipeline simulate SERVICE` on a free port, stopped afterwards; yields the port."""
