@@ -36,7 +36,7 @@ _ROWS = [
     ("minimum requests the API limits allow", "backfill", lambda m: m.minimum_requests, "{:.0f}"),
     ("requests / minimum", "backfill", lambda m: m.requests / max(m.minimum_requests, 1), "{:.3f}"),
     ("texts embedded", "backfill", lambda m: m.inputs, "{:.0f}"),
-    ("peak RSS of the ingesting process (MB)", "backfill", lambda m: m.peak_rss_mb, "{:.0f}"),
+    ("peak RSS of the largest ingesting process (MB)", "backfill", lambda m: m.peak_rss_mb, "{:.0f}"),
     ("re-ingest of the unchanged corpus: seconds", "again", lambda m: m.seconds, "{:.1f}"),
     ("re-ingest: embedding requests", "again", lambda m: m.requests, "{:.0f}"),
     ("one edited document: embedding requests", "edited", lambda m: m.requests, "{:.0f}"),

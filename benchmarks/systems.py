@@ -19,7 +19,8 @@ CHUNK_TOKENS, CHUNK_OVERLAP = 512, 64
 
 @dataclass
 class Measurement:
-    """One ingest by one system: wall time from spawn to exit, and the child's own peak RSS."""
+    """One ingest by one system: wall time from spawn to exit, and the peak RSS of its largest process
+    (the child, or one of the worker processes it forked and waited for)."""
 
     system: str
     seconds: float
@@ -53,7 +54,9 @@ class Target:
 
 
 def measure_process(argv: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """(stdout, seconds, peak RSS in MB) of a child; wait4 gives that child's own rusage."""
+    """(stdout, seconds, peak RSS in MB) of a child; wait4 gives that child's rusage, whose maxrss is
+    the largest of the child's and those of the descendants it waited for (Linux): the peak of any
+    one process, not a sum (forked workers share the parent's pages until they write them)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.monotonic()
         child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=Path(__file__).parent.parent)

@@ -1,4 +1,4 @@
-"""Apply a function to many items in worker processes forked from this one, keeping the items' order."""
+"""Run a function on many items in worker processes forked from this one, which inherit the function instead of receiving it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -31,6 +32,11 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+class WorkerDied(Exception):
+    """The item's worker process ended without an answer, again when the item ran alone: it crashed
+    in native code or was killed (for lack of memory, say)."""
+
+
 def _call(token: int, item):
     return _functions[token](item)
 
@@ -46,7 +52,8 @@ class ForkedWorkers(Generic[Item, Result]):
 
     `on_start` runs first in every worker: it must let go of what the parent's copy still uses, such
     as pooled database connections. Use as a context manager; the workers end with it, and items
-    not yet started then are dropped. An error that `function` lets escape is raised from the item's future.
+    not yet started then are dropped. Take each item's answer with `result`: an error `function`
+    lets escape is raised there, and a worker's death is pinned on the item that caused it.
     """
 
     def __init__(self, function: Callable[[Item], Result], at_once: int,
@@ -59,13 +66,29 @@ class ForkedWorkers(Generic[Item, Result]):
         with _registry_lock:
             self._token = next(_tokens)
             _functions[self._token] = self._function
-        self._pool = ProcessPoolExecutor(max_workers=self._at_once, mp_context=multiprocessing.get_context("fork"),
-                                         initializer=_start, initargs=(self._on_start,))
+        self._pool = self._new_pool(self._at_once)
         return self
 
     def submit(self, item: Item) -> Future:
         assert self._pool is not None, "ForkedWorkers used outside its `with` block"
-        return self._pool.submit(_call, self._token, item)
+        try:
+            return self._pool.submit(_call, self._token, item)
+        except BrokenProcessPool:  # a worker died: the items it took down are run again by `result`
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool(self._at_once)
+            return self._pool.submit(_call, self._token, item)
+
+    def result(self, item: Item, future: Future) -> Result:
+        """The item's answer. When a worker dies, every item then in the pool fails with it; each runs
+        again alone in a new worker, so only an item that kills that one too raises WorkerDied."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            with self._new_pool(1) as alone:
+                try:
+                    return alone.submit(_call, self._token, item).result()
+                except BrokenProcessPool as error:
+                    raise WorkerDied(f"worker process died while working on {item!r}") from error
 
     def __exit__(self, *exc_info) -> None:
         try:
@@ -73,3 +96,7 @@ class ForkedWorkers(Generic[Item, Result]):
         finally:
             with _registry_lock:
                 _functions.pop(self._token, None)
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_start, initargs=(self._on_start,))

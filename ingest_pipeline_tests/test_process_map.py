@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 
 import pytest
 
 from ingest_pipeline.errors import DocumentRejected, ProviderPaused
-from ingest_pipeline.process_map import ForkedWorkers
+from ingest_pipeline.process_map import ForkedWorkers, WorkerDied
 
 _started_in: list[int] = []
 
@@ -17,7 +18,7 @@ _started_in: list[int] = []
 def _results(function, items, at_once=2, on_start=None) -> list:
     with ForkedWorkers(function, at_once, on_start) as workers:
         futures = [workers.submit(item) for item in items]
-        return [future.result() for future in futures]
+        return [workers.result(item, future) for item, future in zip(items, futures)]
 
 
 def test_results_come_back_in_order_from_other_processes():
@@ -53,7 +54,8 @@ def test_an_escaping_error_comes_back_with_its_fields():
         raise ProviderPaused("llamaparse", "circuit open until 12:00")
 
     with ForkedWorkers(reject, 2) as workers:
-        rejected, paused = workers.submit(1).exception(), workers.submit(2).exception()
+        futures = {n: workers.submit(n) for n in (1, 2)}
+        rejected, paused = futures[1].exception(), futures[2].exception()
     assert isinstance(rejected, DocumentRejected)
     assert (rejected.reason, rejected.restart_stage) == ("the parse job failed", "parse_job")
     assert isinstance(paused, ProviderPaused) and (paused.provider, paused.reason) == ("llamaparse", "circuit open until 12:00")
@@ -70,3 +72,22 @@ def test_items_not_started_when_the_block_ends_are_dropped():
             futures = [workers.submit(n) for n in range(500)]
             futures[0].result()
     assert any(future.cancelled() for future in futures)
+
+
+def test_a_dead_worker_is_pinned_on_the_item_that_killed_it():
+    def work(n: int) -> int:
+        if n == 3:
+            os.kill(os.getpid(), signal.SIGKILL)  # as a crash in native code, or the OOM killer, would
+        return n
+
+    answers = {}
+    with ForkedWorkers(work, 2) as workers:
+        futures = [(n, workers.submit(n)) for n in range(6)]
+        futures += [(n, workers.submit(n)) for n in range(6, 9)]  # submitted after the pool broke
+        for n, future in futures:
+            try:
+                answers[n] = workers.result(n, future)
+            except WorkerDied as died:
+                answers[n] = died
+    assert isinstance(answers.pop(3), WorkerDied)
+    assert answers == {n: n for n in range(9) if n != 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -131,3 +132,30 @@ def test_documents_prepared_in_processes_are_finished_here_in_order(app, tmp_pat
     assert [o.state for o in outcomes] == [DONE] * 5 and finished == ids
     assert {o.facts["finished_in"] for o in outcomes} == {os.getpid()}
     assert os.getpid() not in {o.facts["prepared_in"] for o in outcomes}
+
+
+def _killed_on(file_name: str):
+    """A handler part that dies as a crash in native code would, on one document."""
+    def work(engine, doc):
+        if doc.file_name == file_name:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return {"pid": os.getpid()}
+    return work
+
+
+def test_a_document_that_kills_its_worker_fails_alone(app, tmp_path):
+    ids = _registered(app, tmp_path, ["cove", "dune", "fjord", "reef", "shoal"])
+    outcomes = runner.run_stage(app.engine, Stage.VALIDATED_CONTENT, ids, _killed_on("fjord.txt"), processes=True)
+    assert [o.state for o in outcomes] == [DONE, DONE, FAILED, DONE, DONE]
+    assert outcomes[2].note == runner.WORKER_DIED
+    with app.engine.connect() as conn:
+        doc = documents.get(conn, ids[2])
+    assert doc.status is DocumentStatus.FAILED and doc.reason == runner.WORKER_DIED
+
+
+def test_a_document_that_kills_its_worker_while_prepared_fails_alone(app, tmp_path):
+    ids = _registered(app, tmp_path, ["cove", "dune", "fjord", "reef"])
+    outcomes = run_stage_in_order(app.engine, Stage.VALIDATED_CONTENT, ids, _killed_on("dune.txt"),
+                                  lambda engine, doc, prepared: prepared, processes=True)
+    assert [o.state for o in outcomes] == [DONE, FAILED, DONE, DONE]
+    assert outcomes[1].note == runner.WORKER_DIED

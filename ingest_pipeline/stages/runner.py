@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.errors import DocumentRejected, ProviderPaused
-from ingest_pipeline.process_map import ForkedWorkers, can_fork, cores
+from ingest_pipeline.process_map import cores
+from ingest_pipeline.stages.workers import in_order, stage_workers
 from ingest_pipeline.statuses import DocumentStatus, Stage, is_ready_for
 
 # Failed attempts of one document at an unexpected error before it is failed for good.
@@ -28,6 +26,10 @@ DOCUMENTS_AT_ONCE = 2
 PROCESSES_AT_ONCE = max(DOCUMENTS_AT_ONCE, min(4, cores()))
 # Documents `run_stage_in_order` prepares ahead of the one it finishes: bounds the memory they hold.
 PREPARED_AT_MOST = 16
+
+# Why a document whose worker process died is failed (it died again when the document ran alone).
+WORKER_DIED = ("the process working on it died (a crash in native code, or killed for lack of memory), "
+               "twice; no other document was affected")
 
 DONE, UP_TO_DATE, SKIPPED, WAITING, FAILED, RETRY = "done", "up to date", "skipped", "waiting", "failed", "will retry"
 
@@ -63,9 +65,13 @@ def run_stage(engine: Engine, stage: Stage, keys: Sequence[str], handler: Handle
     threads, or forked processes if `processes`), recording failures per document; outcomes come
     back in the order of `keys`."""
     docs = _documents(engine, keys)
-    with _workers(engine, stage, lambda key: _one(engine, stage, key, docs.get(key), handler),
-                  at_once, processes and len(keys) > 1) as submit:
-        return [outcome for _, outcome in _in_order(submit, keys, ahead=len(keys))]
+
+    def died(key: str) -> Outcome:
+        return _one(engine, stage, key, docs.get(key), lambda e, d: _reject(WORKER_DIED))
+
+    with stage_workers(engine, str(stage), lambda key: _one(engine, stage, key, docs.get(key), handler),
+                       at_once, processes and len(keys) > 1) as workers:
+        return [outcome for _, outcome in in_order(workers, keys, len(keys), died)]
 
 
 def run_stage_in_order(engine: Engine, stage: Stage, keys: Sequence[str], prepare: Callable[[Engine, Document], Any],
@@ -88,63 +94,20 @@ def run_stage_in_order(engine: Engine, stage: Stage, keys: Sequence[str], prepar
             return _Prepared(None, error, time.monotonic() - started)
 
     outcomes = []
-    with _workers(engine, stage, early, at_once, processes and len(keys) > 1) as submit:
+    with stage_workers(engine, str(stage), early, at_once, processes and len(keys) > 1) as workers:
         # Prepared documents (a cleaned text each) wait in memory for their turn: a bounded number.
-        for key, part in _in_order(submit, keys, ahead=PREPARED_AT_MOST):
+        for key, part in in_order(workers, keys, PREPARED_AT_MOST, _died_while_preparing):
             outcomes.append(_one(engine, stage, key, docs.get(key), lambda e, d, p=part: p.finish(e, d, finish)))
             outcomes[-1].seconds += part.seconds if part else 0.0
     return outcomes
 
 
-Submit = Callable[[str], Future]
+def _reject(reason: str) -> dict:
+    raise DocumentRejected(reason)
 
 
-@contextmanager
-def _workers(engine: Engine, stage: Stage, function: Callable[[str], Any], at_once: int,
-             processes: bool) -> Iterator[Submit]:
-    """`submit(key)`: `function(key)` in one of `at_once` forked processes if asked for and possible,
-    else threads; with one at a time, at once in this thread. Leaving the block drops work not started
-    (an interrupted run starts no further document) and waits for work under way."""
-    if at_once <= 1:
-        yield lambda key: _done_now(function, key)
-    elif processes and can_fork():
-        with ForkedWorkers(function, at_once, on_start=lambda: _own_connections(engine)) as workers:
-            yield workers.submit
-    else:
-        pool = ThreadPoolExecutor(max_workers=at_once, thread_name_prefix=str(stage))
-        try:
-            yield lambda key: pool.submit(function, key)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _in_order(submit: Submit, keys: Sequence[str], ahead: int) -> Iterator[tuple[str, Any]]:
-    """(key, result) in the order of `keys`, with at most `ahead` keys submitted and not yet taken."""
-    pending: deque[tuple[str, Future]] = deque()
-    for key in keys:
-        pending.append((key, submit(key)))
-        if len(pending) >= ahead:
-            key, future = pending.popleft()
-            yield key, future.result()
-    while pending:
-        key, future = pending.popleft()
-        yield key, future.result()
-
-
-def _done_now(function: Callable[[str], Any], key: str) -> Future:
-    future: Future = Future()
-    try:
-        future.set_result(function(key))
-    except Exception as error:
-        future.set_exception(error)
-    return future
-
-
-def _own_connections(engine: Engine) -> None:
-    """In a forked worker: the pooled connections are the parent's, still in use there. Forget them
-    without closing them (psycopg2 never closes a connection from another process when collected),
-    so the worker opens its own; they close with it (an idle client's end is a normal disconnect)."""
-    engine.dispose(close=False)
+def _died_while_preparing(key: str) -> _Prepared:
+    return _Prepared(None, DocumentRejected(WORKER_DIED), 0.0)
 
 
 @dataclass
