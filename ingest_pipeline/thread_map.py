@@ -13,9 +13,10 @@ def map_in_threads(function: Callable[[Item], Result], items: Sequence[Item], at
                    name: str = "worker") -> list[Result]:
     """`[function(item) for item in items]`, up to `at_once` items at a time.
 
-    Worth it where the work waits on I/O or runs in C code that releases the GIL (database
-    round trips, hashing, tokenising). `function` handles its own errors: the first one it lets
-    escape stops the others from starting and is raised here, as is an interruption of the caller.
+    Worth it where the work waits on I/O or runs in C code that releases the GIL (database round
+    trips, hashing; not tiktoken, which keeps it: see process_map). `function` handles its own
+    errors: the first one it lets escape stops the others from starting and is raised here, as is
+    an interruption of the caller.
     """
     if at_once <= 1 or len(items) <= 1:
         return [function(item) for item in items]
