@@ -14,7 +14,6 @@ import pytest
 from ingest_pipeline.cli.main import build_parser
 from ingest_pipeline.simulators.openai_api import FaultConfig, SimulatorConfig, running_simulator
 from ingest_pipeline.simulators.openai_protocol import MAX_INPUT_TOKENS, MAX_INPUTS, MAX_REQUEST_TOKENS, MODELS, tokenizer
-from ingest_pipeline.simulators.openai_ratelimit import SlidingWindowLimiter, format_duration
 
 KEY = "sk-simulator-test"
 SMALL = "text-embedding-3-small"
@@ -190,45 +189,6 @@ def test_slow_answer_trips_the_client_timeout(client, config):
         client.embeddings.create(model=SMALL, input="x", timeout=0.05)
 
 
-def test_rpm_limit_answers_429_until_the_window_moves():
-    with running_simulator(SimulatorConfig(rpm=2)) as url:
-        client = openai.OpenAI(base_url=url, api_key="any", max_retries=0)
-        for remaining in ("1", "0"):
-            raw = client.embeddings.with_raw_response.create(model=SMALL, input="x")
-            assert raw.headers["x-ratelimit-remaining-requests"] == remaining
-        with pytest.raises(openai.RateLimitError) as raised:
-            client.embeddings.create(model=SMALL, input="x")
-    assert raised.value.type == "requests" and raised.value.code == "rate_limit_exceeded"
-    assert 0 < int(raised.value.response.headers["retry-after-ms"]) <= 60_000
-
-
-def test_tpm_limit_answers_429_for_a_request_that_would_pass_it():
-    with running_simulator(SimulatorConfig(tpm=5)) as url:
-        client = openai.OpenAI(base_url=url, api_key="any", max_retries=0)
-        client.embeddings.create(model=SMALL, input="one two three")
-        with pytest.raises(openai.RateLimitError) as raised:
-            client.embeddings.create(model=SMALL, input="four five six")
-    assert raised.value.type == "tokens"
-
-
-def test_sliding_window_frees_capacity_after_sixty_seconds():
-    now = [0.0]
-    limiter = SlidingWindowLimiter(clock=lambda: now[0])
-    assert limiter.admit(10, rpm=1, tpm=None).exceeded is None
-    now[0] = 59.0
-    refused = limiter.admit(10, rpm=1, tpm=None)
-    assert refused.exceeded == "requests" and refused.retry_after_seconds == pytest.approx(1.0)
-    now[0] = 60.0
-    assert limiter.admit(10, rpm=1, tpm=None).headers["x-ratelimit-remaining-requests"] == "0"
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "0s"), (0.02, "20ms"), (1, "1s"), (1.5, "1.5s"), (360, "6m0s"), (3723, "1h2m3s")]
-)
-def test_durations_are_written_as_openai_does(seconds, text):
-    assert format_duration(seconds) == text
-
-
 def test_faults_can_be_changed_over_http(client, base_url, config):
     answer = httpx.post(control(base_url, "/_faults"), json={"probability_500": 1.0})
     assert answer.json()["probability_500"] == 1.0 == config.faults.probability_500
@@ -236,6 +196,8 @@ def test_faults_can_be_changed_over_http(client, base_url, config):
         client.embeddings.create(model=SMALL, input="x")
     assert httpx.post(control(base_url, "/_faults"), json={"probability_500": 2}).status_code == 400
     assert httpx.post(control(base_url, "/_faults"), json={"no_such_fault": 1}).status_code == 400
+    assert httpx.post(control(base_url, "/_faults"), json={"latency_seconds": -0.1}).status_code == 400
+    assert httpx.post(control(base_url, "/_faults"), json={"latency_seconds": 0.01}).json()["latency_seconds"] == 0.01
     assert httpx.get(control(base_url, "/_faults")).json() == config.faults.to_dict()
 
 
@@ -292,7 +254,10 @@ def test_stats_count_requests_inputs_and_tokens(client, base_url, config):
 def test_cli_flags_map_onto_the_fault_settings():
     parser = build_parser()
     simulate = ["simulate", "openai"]
-    args = parser.parse_args(simulate + ["--port", "9000", "--rpm", "60", "--fault-500", "0.1", "--slow-seconds", "0.5"])
+    args = parser.parse_args(simulate + ["--port", "9000", "--rpm", "60", "--fault-500", "0.1", "--slow-seconds", "0.5",
+                                         "--latency-seconds", "0.25"])
     assert (args.port, args.rpm, args.tpm, args.probability_500, args.slow_seconds) == (9000, 60, None, 0.1, 0.5)
-    with pytest.raises(SystemExit):
-        parser.parse_args(simulate + ["--fault-drop", "1.5"])
+    assert args.latency_seconds == 0.25 and parser.parse_args(simulate).latency_seconds == 0.0
+    for invalid in (["--fault-drop", "1.5"], ["--tpm", "0"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(simulate + invalid)

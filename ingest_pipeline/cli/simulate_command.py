@@ -24,6 +24,7 @@ _OPENAI_FAULT_FLAGS = (
     ("--fault-malformed", "probability_malformed", "probability", "share of 200s whose JSON body is cut in half"),
     ("--fault-drop", "probability_drop", "probability", "share of connections closed without any answer"),
     ("--slow-seconds", "slow_seconds", float, "delay of a slow answer"),
+    ("--latency-seconds", "latency_seconds", float, "delay added to every answer, whatever the faults"),
     ("--retry-after-seconds", "retry_after_seconds", float, "wait advertised by injected 429s"),
     ("--reject-marker", "reject_marker", str, "answer 400 to any request with an input containing this text"),
     ("--fail-first-n", "fail_first_n", int, "fail the first N requests with --fail-status"),
@@ -43,7 +44,7 @@ def add_to(commands) -> None:
     simulate = commands.add_parser("simulate", help="Run a local simulator of an external API.")
     services = simulate.add_subparsers(dest="service", required=True)
     openai = services.add_parser("openai", help="POST /v1/embeddings as OpenAI serves it, with fault injection; "
-                                                "GET /_stats, GET|POST /_faults.")
+                                                "GET /_stats, GET|POST /_faults, GET|POST /_limits.")
     _add_openai_arguments(openai)
     openai.set_defaults(handler=run_openai)
     llamaparse = services.add_parser("llamaparse", help="The LlamaParse v2 parse API (upload, status, results) "
@@ -61,8 +62,9 @@ def _add_server_arguments(parser: argparse.ArgumentParser, port: int) -> None:
 def _add_openai_arguments(parser: argparse.ArgumentParser) -> None:
     """Each probability is drawn independently per request."""
     _add_server_arguments(parser, OPENAI_PORT)
-    parser.add_argument("--rpm", type=int, help="requests per minute over a sliding 60 s window (default: unlimited)")
-    parser.add_argument("--tpm", type=int, help="tokens per minute over a sliding 60 s window (default: unlimited)")
+    bucket = "a continuous bucket refilled over 60 s (default: unlimited)"
+    parser.add_argument("--rpm", type=_positive_integer, help=f"requests per minute: {bucket}")
+    parser.add_argument("--tpm", type=_positive_integer, help=f"tokens per minute: {bucket}")
     defaults = FaultConfig()
     for flag, field, kind, meaning in _OPENAI_FAULT_FLAGS:
         default = getattr(defaults, field)
@@ -85,7 +87,7 @@ def _add_llamaparse_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_openai(args: argparse.Namespace) -> int:
-    """Serve with the parsed flags until interrupted; the fault settings stay adjustable through POST /_faults."""
+    """Serve with the parsed flags until interrupted; faults and limits stay adjustable (POST /_faults, /_limits)."""
     from ingest_pipeline.simulators.openai_api import SimulatorConfig, serve
 
     faults = FaultConfig(**{field: getattr(args, field) for _, field, _, _ in _OPENAI_FAULT_FLAGS})
@@ -124,4 +126,11 @@ def _probability(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not a probability between 0 and 1")
+    return value
+
+
+def _positive_integer(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer (omit the flag for no limit)")
     return value

@@ -1,4 +1,4 @@
-"""The test-control routes every simulator serves: GET/POST /_faults, GET /_stats, POST /_stats/reset."""
+"""The test-control routes of the simulators: GET/POST /_faults, GET /_stats, POST /_stats/reset, GET/POST /_limits."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ingest_pipeline.simulators.openai_protocol import ApiError
+from ingest_pipeline.simulators.openai_ratelimit import LIMIT_NAMES, validated_limits
 
 
 def add_control_routes(app: FastAPI, faults, stats, reseed: Callable[[], None]) -> None:
@@ -20,13 +21,9 @@ def add_control_routes(app: FastAPI, faults, stats, reseed: Callable[[], None]) 
 
     @app.post("/_faults")
     async def set_faults(request: Request) -> JSONResponse:
-        try:
-            changes = json.loads(await request.body() or b"{}")
-            faults.update(changes)
-        except ValueError as error:
-            return JSONResponse(ApiError(400, f"Invalid JSON: {error}.").body(), status_code=400)
-        except ApiError as error:
-            return JSONResponse(error.body(), status_code=error.status)
+        changes, refusal = await _apply_json(request, faults.update)
+        if refusal is not None:
+            return refusal
         if "seed" in changes:
             # Posting a seed, even the current one, restarts its sequence: a test can replay a run.
             reseed()
@@ -40,3 +37,36 @@ def add_control_routes(app: FastAPI, faults, stats, reseed: Callable[[], None]) 
     async def reset_stats() -> dict:
         stats.reset()
         return stats.snapshot()
+
+
+def add_limit_routes(app: FastAPI, limits) -> None:
+    """GET/POST /_limits over `limits`, whose live `rpm` and `tpm` (None: no limit) the server reads per request.
+
+    A POST sets only the keys it names, null removing that limit; the very next request sees the change.
+    """
+
+    def assign(changes: object) -> None:
+        # No await between the assignments: the event loop never serves a request that sees half of them.
+        for name, value in validated_limits(changes).items():
+            setattr(limits, name, value)
+
+    @app.get("/_limits")
+    async def get_limits() -> dict:
+        return {name: getattr(limits, name) for name in LIMIT_NAMES}
+
+    @app.post("/_limits")
+    async def set_limits(request: Request) -> JSONResponse:
+        _, refusal = await _apply_json(request, assign)
+        return refusal if refusal is not None else JSONResponse(await get_limits())
+
+
+async def _apply_json(request: Request, apply: Callable[[object], None]) -> tuple[object, JSONResponse | None]:
+    """Hand the parsed body (empty: no change) to `apply`; on invalid JSON or settings, also the 400 to answer."""
+    try:
+        changes = json.loads(await request.body() or b"{}")
+        apply(changes)
+    except ValueError as error:
+        return None, JSONResponse(ApiError(400, f"Invalid JSON: {error}.").body(), status_code=400)
+    except ApiError as error:
+        return None, JSONResponse(error.body(), status_code=error.status)
+    return changes, None

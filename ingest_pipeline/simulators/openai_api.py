@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ingest_pipeline.background_server import serving_in_background
-from ingest_pipeline.simulators.control_routes import add_control_routes
+from ingest_pipeline.simulators.control_routes import add_control_routes, add_limit_routes
 from ingest_pipeline.simulators.openai_embeddings import CONNECTION_KEY, ConnectionFate, EmbeddingsEndpoint, SimulatorConfig
 from ingest_pipeline.simulators.openai_faults import FaultConfig
 
@@ -48,13 +48,14 @@ _QUIET_DROPS = _QuietDrops()
 
 
 def create_app(config: SimulatorConfig | None = None) -> FastAPI:
-    """The simulator as an ASGI app: /v1/embeddings, plus /_faults and /_stats for tests and benchmarks."""
+    """The simulator as an ASGI app: /v1/embeddings, plus /_faults, /_limits and /_stats for tests and benchmarks."""
     config = SimulatorConfig() if config is None else config
     app = SimulatorApp(title="OpenAI embeddings simulator", docs_url=None, redoc_url=None, openapi_url=None)
     embeddings = EmbeddingsEndpoint(config)
     app.add_api_route("/v1/embeddings", embeddings, methods=["POST"])
     # The test-facing side lives outside /v1, so no OpenAI client ever reaches it.
     add_control_routes(app, config.faults, config.stats, embeddings.injector.reseed)
+    add_limit_routes(app, config)
     # Adding the same filter object twice is a no-op, so every app can ask for it.
     logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
     return app
@@ -70,7 +71,7 @@ def serve(host: str, port: int, config: SimulatorConfig | None = None) -> None:
 def running_simulator(config: SimulatorConfig | None = None, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve the simulator from a background thread on a free port; yields its base URL (ending in /v1).
 
-    Pass your own `config` to reach the live `config.faults` and `config.stats` from the test.
+    Pass your own `config` to reach the live `config.faults`, `config.stats`, `config.rpm` and `config.tpm`.
     """
     with serving_in_background(create_app(config), "/_stats", host, name="openai-simulator") as root_url:
         yield f"{root_url}/v1"

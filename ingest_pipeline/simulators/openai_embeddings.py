@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from ingest_pipeline.simulators.openai_faults import FaultConfig, FaultDraw, FaultInjector
 from ingest_pipeline.simulators.openai_protocol import ApiError, EmbeddingRequest, parse_embedding_request
-from ingest_pipeline.simulators.openai_ratelimit import SlidingWindowLimiter, format_duration
+from ingest_pipeline.simulators.openai_ratelimit import TokenBucketLimiter, format_duration
 from ingest_pipeline.simulators.openai_stats import SimulatorStats
 from ingest_pipeline.simulators.openai_vectors import embed_text, encode_embedding
 
@@ -25,8 +25,9 @@ CONNECTION_KEY = "simulator.connection"
 class SimulatorConfig:
     """Start-up settings plus the live objects the simulator shares with whoever started it.
 
-    `faults`, `stats`, `rpm` and `tpm` are read on every request: change them from a test and the running
-    server follows. `api_key` None accepts any bearer key.
+    `faults`, `stats`, `rpm` and `tpm` are read on every request: change them from a test (or through POST
+    /_faults and /_limits) and the running server follows. `rpm`/`tpm` None is no limit; `api_key` None accepts
+    any bearer key.
     """
 
     api_key: str | None = None
@@ -49,16 +50,19 @@ class EmbeddingsEndpoint:
     def __init__(self, config: SimulatorConfig):
         self.config = config
         self.injector = FaultInjector(config.faults)
-        self.limiter = SlidingWindowLimiter()
+        self.limiter = TokenBucketLimiter()
 
     async def __call__(self, request: Request) -> Response:
+        # Read the body before any delay: a slow server has still received the request, and a client that
+        # gives up meanwhile must not turn into a read error here.
+        raw_body = await request.body()
+        if self.config.faults.latency_seconds > 0:
+            # The network and queueing every real answer pays, errors included, unlike the drawn `slow` fault.
+            await asyncio.sleep(self.config.faults.latency_seconds)
         try:
             self._authenticate(request.headers.get("authorization", ""))
         except ApiError as error:
             return self._refuse(error, slowed=False)
-        # Read the body before any delay: a slow server has still received the request, and a client that
-        # gives up meanwhile must not turn into a read error here.
-        raw_body = await request.body()
         draw = self.injector.draw()
         if draw.slow:
             await asyncio.sleep(self.config.faults.slow_seconds)
@@ -159,7 +163,10 @@ def _injected_error(status: int, outcome: str, faults: FaultConfig) -> ApiError:
 
 
 def _retry_after_headers(seconds: float) -> dict[str, str]:
-    return {"retry-after-ms": str(round(seconds * 1000)), "retry-after": str(math.ceil(seconds))}
+    # Rounded up, so a client that waits exactly this long finds the bucket refilled; rounding to the
+    # microsecond first drops float noise (0.05 s stays 50 ms).
+    milliseconds = math.ceil(round(seconds * 1000, 3))
+    return {"retry-after-ms": str(milliseconds), "retry-after": str(math.ceil(milliseconds / 1000))}
 
 
 def _with_request_id(headers: dict[str, str]) -> dict[str, str]:

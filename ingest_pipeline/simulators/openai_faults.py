@@ -15,6 +15,7 @@ class FaultConfig(LiveFaultSettings):
     """Live fault settings: the running simulator reads them on every request, so changes apply at once.
 
     Each probability is drawn independently per request. `fail_first_n` counts down as requests fail.
+    `latency_seconds` delays every answer, drawn fault or not, as a real API's round trip would.
     """
 
     probability_429: float = 0.0
@@ -23,6 +24,7 @@ class FaultConfig(LiveFaultSettings):
     probability_malformed: float = 0.0
     probability_drop: float = 0.0
     slow_seconds: float = 2.0
+    latency_seconds: float = 0.0
     retry_after_seconds: float = 1.0
     reject_marker: str | None = None
     fail_first_n: int = 0
@@ -32,7 +34,7 @@ class FaultConfig(LiveFaultSettings):
     def validate(self) -> None:
         for name in _PROBABILITIES:
             _require(name, _is_number(getattr(self, name)) and 0.0 <= getattr(self, name) <= 1.0, "a number in [0, 1]")
-        for name in ("slow_seconds", "retry_after_seconds"):
+        for name in ("slow_seconds", "latency_seconds", "retry_after_seconds"):
             _require(name, _is_number(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0")
         _require("reject_marker", self.reject_marker is None or isinstance(self.reject_marker, str), "a string or null")
         _require("fail_first_n", _is_integer(self.fail_first_n) and self.fail_first_n >= 0, "an integer >= 0")

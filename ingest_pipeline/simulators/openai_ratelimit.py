@@ -1,15 +1,22 @@
-"""Requests-per-minute and tokens-per-minute limits over a sliding 60-second window, with OpenAI's headers."""
+"""Requests- and tokens-per-minute limits as OpenAI enforces them: continuous token buckets, with its headers."""
 
 from __future__ import annotations
 
+import math
+import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-WINDOW_SECONDS = 60.0
+from ingest_pipeline.simulators.openai_protocol import ApiError
+
+# A bucket holds one minute's worth of its limit and takes this long to refill from empty.
+REFILL_SECONDS = 60.0
 # Advertised when a limit is off, so clients that pace themselves on the headers never wait.
 UNLIMITED = 1_000_000_000
+# Float noise from many small refills must not refuse a client that waited exactly as long as it was told.
+_SLACK = 1e-9
+LIMIT_NAMES = ("rpm", "tpm")
 
 
 @dataclass(frozen=True)
@@ -23,66 +30,115 @@ class RateVerdict:
     used: int = 0
 
 
-class SlidingWindowLimiter:
-    """Counts the requests and tokens admitted in the last 60 s; limits are passed per call so they can change live."""
+class TokenBucket:
+    """One limit: holds up to `capacity` units, refilled continuously at capacity/60 per second; None is no limit."""
+
+    def __init__(self, now: float):
+        self.capacity: int | None = None
+        self.level = 0.0
+        self._updated = now
+
+    def advance(self, capacity: int | None, now: float) -> None:
+        """Refill for the time elapsed under the old capacity, then follow a changed limit."""
+        if self.capacity is not None:
+            refill = max(now - self._updated, 0.0) * self.capacity / REFILL_SECONDS
+            self.level = min(self.level + refill, self.capacity)
+        self._updated = now
+        if capacity is not None and self.capacity is None:
+            self.level = float(capacity)  # a new limit starts with a full bucket
+        elif capacity is not None:
+            # Lowered: clamp. Raised: as if the bucket had had the new capacity all along, so the increase is in it.
+            self.level = min(self.level + max(capacity - self.capacity, 0), capacity)
+        self.capacity = capacity
+
+    def wait_for(self, units: int) -> float:
+        """Seconds until the bucket holds `units`; more than its capacity never fits, so a full refill is advised."""
+        if self.capacity is None or self.level + _SLACK >= units:
+            return 0.0
+        if units > self.capacity:
+            return REFILL_SECONDS
+        return self._seconds_to_refill(units - self.level)
+
+    def take(self, units: int) -> None:
+        if self.capacity is not None:
+            self.level -= units
+
+    @property
+    def remaining(self) -> int:
+        return UNLIMITED if self.capacity is None else max(math.floor(self.level + _SLACK), 0)
+
+    def headers(self, unit: str) -> dict[str, str]:
+        """OpenAI's three headers for this bucket; "reset" is the time until it is full again."""
+        reset = 0.0 if self.capacity is None else self._seconds_to_refill(self.capacity - self.level)
+        return {
+            f"x-ratelimit-limit-{unit}": str(UNLIMITED if self.capacity is None else self.capacity),
+            f"x-ratelimit-remaining-{unit}": str(self.remaining),
+            f"x-ratelimit-reset-{unit}": format_duration(reset),
+        }
+
+    def _seconds_to_refill(self, units: float) -> float:
+        return max(units, 0.0) * REFILL_SECONDS / self.capacity if self.capacity else 0.0
+
+
+class TokenBucketLimiter:
+    """A requests bucket and a tokens bucket; limits are passed per call so they can change while running.
+
+    A request needs one request and its prompt tokens: admitted only if both buckets hold enough, and then
+    debited from both; a refused request takes nothing. Called from the server's event loop and from tests,
+    hence the lock.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
-        self._admitted: deque[tuple[float, int]] = deque()
-        self._tokens_in_window = 0
+        self._lock = threading.Lock()
+        now = clock()
+        self._buckets = {"requests": TokenBucket(now), "tokens": TokenBucket(now)}
 
     def admit(self, tokens: int, rpm: int | None, tpm: int | None) -> RateVerdict:
-        """Admit the request and count it, or refuse it (nothing counted) when it would pass a limit."""
-        now = self._expire()
-        if rpm is not None and len(self._admitted) + 1 > rpm:
-            wait = self._admitted[0][0] + WINDOW_SECONDS - now if self._admitted else WINDOW_SECONDS
-            return self._refusal("requests", wait, rpm, len(self._admitted), rpm, tpm, now)
-        if tpm is not None and self._tokens_in_window + tokens > tpm:
-            wait = self._wait_for_tokens(tokens, tpm, now)
-            return self._refusal("tokens", wait, tpm, self._tokens_in_window, rpm, tpm, now)
-        self._admitted.append((now, tokens))
-        self._tokens_in_window += tokens
-        return RateVerdict(headers=self._headers(rpm, tpm, now))
+        """Admit the request and debit it, or refuse it with the exact wait until both buckets hold enough."""
+        needs = {"requests": 1, "tokens": tokens}
+        with self._lock:
+            self._advance(rpm, tpm)
+            waits = {unit: bucket.wait_for(needs[unit]) for unit, bucket in self._buckets.items()}
+            binding = max(waits, key=waits.__getitem__)
+            if waits[binding] > 0:
+                return self._refusal(binding, waits[binding])
+            for unit, bucket in self._buckets.items():
+                bucket.take(needs[unit])
+            return RateVerdict(headers=self._headers())
 
     def headers(self, rpm: int | None, tpm: int | None) -> dict[str, str]:
         """The current state, for answers that never reached the limiter (auth and validation errors)."""
-        return self._headers(rpm, tpm, self._expire())
+        with self._lock:
+            self._advance(rpm, tpm)
+            return self._headers()
 
-    def _refusal(
-        self, kind: str, wait: float, limit: int, used: int, rpm: int | None, tpm: int | None, now: float
-    ) -> RateVerdict:
-        return RateVerdict(self._headers(rpm, tpm, now), kind, max(wait, 0.001), limit, used)
-
-    def _expire(self) -> float:
+    def _advance(self, rpm: int | None, tpm: int | None) -> None:
         now = self._clock()
-        while self._admitted and self._admitted[0][0] <= now - WINDOW_SECONDS:
-            self._tokens_in_window -= self._admitted.popleft()[1]
-        return now
+        self._buckets["requests"].advance(rpm, now)
+        self._buckets["tokens"].advance(tpm, now)
 
-    def _wait_for_tokens(self, tokens: int, tpm: int, now: float) -> float:
-        """Seconds until enough admitted tokens leave the window; a request larger than the limit never fits."""
-        if tokens > tpm:
-            return WINDOW_SECONDS
-        excess = self._tokens_in_window + tokens - tpm
-        for admitted_at, admitted_tokens in self._admitted:
-            excess -= admitted_tokens
-            if excess <= 0:
-                return admitted_at + WINDOW_SECONDS - now
-        return WINDOW_SECONDS
+    def _refusal(self, unit: str, wait: float) -> RateVerdict:
+        bucket = self._buckets[unit]
+        # "Used" as OpenAI reports it: what the bucket lacks of being full.
+        used = bucket.capacity - bucket.remaining
+        return RateVerdict(self._headers(), unit, max(wait, 0.001), bucket.capacity, used)
 
-    def _headers(self, rpm: int | None, tpm: int | None, now: float) -> dict[str, str]:
-        # "Reset" is when the window is empty again, i.e. back to the full limit, as OpenAI defines it.
-        reset = format_duration(self._admitted[-1][0] + WINDOW_SECONDS - now) if self._admitted else "0s"
-        request_limit = UNLIMITED if rpm is None else rpm
-        token_limit = UNLIMITED if tpm is None else tpm
-        return {
-            "x-ratelimit-limit-requests": str(request_limit),
-            "x-ratelimit-remaining-requests": str(max(request_limit - len(self._admitted), 0)),
-            "x-ratelimit-reset-requests": reset,
-            "x-ratelimit-limit-tokens": str(token_limit),
-            "x-ratelimit-remaining-tokens": str(max(token_limit - self._tokens_in_window, 0)),
-            "x-ratelimit-reset-tokens": reset,
-        }
+    def _headers(self) -> dict[str, str]:
+        return {name: value for unit, bucket in self._buckets.items() for name, value in bucket.headers(unit).items()}
+
+
+def validated_limits(changes: object) -> dict[str, int | None]:
+    """A POST /_limits body: "rpm" and/or "tpm", each a positive integer, or null for no limit."""
+    if not isinstance(changes, dict):
+        raise ApiError(400, "Limits must be a JSON object.")
+    for name, value in changes.items():
+        if name not in LIMIT_NAMES:
+            raise ApiError(400, f"Unknown limit {name!r}: expected 'rpm' or 'tpm'.", param=name)
+        positive_integer = isinstance(value, int) and not isinstance(value, bool) and value > 0
+        if value is not None and not positive_integer:
+            raise ApiError(400, f"Invalid limit {name!r}: expected a positive integer or null.", param=name)
+    return changes
 
 
 def format_duration(seconds: float) -> str:
