@@ -7,6 +7,10 @@ from dataclasses import dataclass
 MAX_INPUTS_PER_REQUEST = 2048
 MAX_TOKENS_PER_REQUEST = 300_000
 MAX_TOKENS_PER_INPUT = 8192
+# Rate limits assumed until the first response says the account's own (x-ratelimit-limit-*): the lowest
+# paid tier's for embedding models, so work starts at once and an account of that tier sees no 429 storm.
+PROVISIONAL_REQUESTS_PER_MINUTE = 3_000
+PROVISIONAL_TOKENS_PER_MINUTE = 1_000_000
 
 
 @dataclass(frozen=True)

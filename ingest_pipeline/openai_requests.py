@@ -33,11 +33,14 @@ class Usage:
     requests: int = 0
     input_tokens: int = 0
     retries: int = 0
+    # Seconds requests waited for the shared rate budget: the price of the account's limit.
+    budget_wait_seconds: float = 0.0
 
     def add(self, other: "Usage") -> None:
         self.requests += other.requests
         self.input_tokens += other.input_tokens
         self.retries += other.retries
+        self.budget_wait_seconds += other.budget_wait_seconds
 
 
 @dataclass
@@ -80,7 +83,7 @@ class EmbeddingRequester:
             if self.breaker:
                 self.breaker.check()  # an open circuit stops the retries: the work waits instead
             if self.budget:
-                self.budget.acquire(sum(token_counts))
+                usage.budget_wait_seconds += self.budget.acquire(sum(token_counts))
             try:
                 vectors = self._call(texts, usage)
             except CONFIGURATION_ERRORS as error:
@@ -113,6 +116,8 @@ class EmbeddingRequester:
         return [list(item.embedding) for item in data]
 
     def _wait(self, error: Exception, attempt: int) -> None:
+        if self.budget and isinstance(error, openai.APIStatusError):
+            self.budget.observe(error.response.headers)  # a 429 says the limits too, often lower than we thought
         hinted = retry_after_seconds(error)
         if hinted is not None and self.budget and isinstance(error, openai.RateLimitError):
             self.budget.pause(hinted)  # every worker backs off, not just this one

@@ -1,4 +1,4 @@
-"""A requests- and tokens-per-minute budget shared through Postgres by every run and process."""
+"""A provider's rate limits as continuous token buckets shared through Postgres by every run and process."""
 
 from __future__ import annotations
 
@@ -6,29 +6,51 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-WINDOW_SECONDS = 60.0
-# Never sleep longer than this at once, so a wait re-reads the shared state often.
+from ingest_pipeline.token_bucket import KINDS, Bucket, advertised
+
+# Never sleep longer than this at once, so a wait re-reads the shared state (a pause, a learned limit).
 MAX_WAIT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Requests and tokens per minute; None is no limit of ours (a ceiling not set)."""
+
+    requests: int | None = None
+    tokens: int | None = None
+
+    def of(self, kind: str) -> int | None:
+        return self.requests if kind == "requests" else self.tokens
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """The row, refilled to now: the provider's limits as learned, and one bucket per kind."""
+
+    learned: Limits
+    buckets: dict[str, Bucket]
+    paused_seconds: float
 
 
 @dataclass
 class PostgresRateBudget:
-    """Fixed one-minute windows in one row per provider, claimed under a row lock.
+    """One row per provider key and model, read and written under a row lock.
 
-    A request first reserves its tokens; responses' x-ratelimit-* headers and 429s can pause
-    everyone until the provider's own reset time.
+    The buckets' capacities are the provider's limits, learned from every response's x-ratelimit-limit-*
+    headers (`provisional` until the first answer), never above the user's `ceilings`. Responses'
+    remaining/reset headers lower our levels to the provider's, and a 429's retry-after pauses everyone.
     """
 
     engine: Engine
     name: str
-    requests_per_minute: int
-    tokens_per_minute: int
+    provisional: Limits
+    ceilings: Limits = Limits()
     sleep: Callable[[float], None] = time.sleep
 
     def acquire(self, tokens: int) -> float:
-        """Block until one request of `tokens` fits the budget; returns the seconds waited."""
+        """Block until one request of `tokens` fits both buckets; returns the seconds waited."""
         waited = 0.0
         while (wait := self._try_reserve(tokens)) > 0:
             pause = min(wait, MAX_WAIT_SECONDS)
@@ -45,51 +67,61 @@ class PostgresRateBudget:
                 "now() + make_interval(secs => :s)) WHERE name = :name"), {"s": seconds, "name": self.name})
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Pause until the provider's reset when its remaining requests or tokens ran out."""
-        for kind in ("requests", "tokens"):
-            remaining = headers.get(f"x-ratelimit-remaining-{kind}")
-            if remaining is not None and remaining.strip() == "0":
-                self.pause(parse_reset(headers.get(f"x-ratelimit-reset-{kind}", "1s")))
+        """Learn the limits a response advertises and never hold more than the provider says is left."""
+        said = {kind: advertised(headers, kind) for kind in KINDS}
+        if not any(a.limit or a.remaining is not None for a in said.values()):
+            return
+        with self.engine.begin() as conn:
+            state = self._locked_state(conn)
+            learned = Limits(*(said[kind].limit or state.learned.of(kind) for kind in KINDS))
+            buckets = {kind: state.buckets[kind].resized(self._capacity(learned, kind))
+                       .reconciled(said[kind].server_level()) for kind in KINDS}
+            self._store(conn, learned, buckets)
+
+    def limits(self) -> Limits:
+        """The capacities in force now: learned (or provisional) limits under the ceilings."""
+        with self.engine.begin() as conn:
+            state = self._locked_state(conn)
+        return Limits(*(int(state.buckets[kind].capacity) for kind in KINDS))
 
     def _try_reserve(self, tokens: int) -> float:
         with self.engine.begin() as conn:
-            self._ensure_row(conn)
-            row = conn.execute(text(
-                "SELECT extract(epoch FROM now() - window_started_at), requests, tokens, "
-                "extract(epoch FROM coalesce(paused_until, now()) - now()) "
-                "FROM rate_budgets WHERE name = :name FOR UPDATE"), {"name": self.name}).one()
-            age, requests, used, paused = float(row[0]), row[1], row[2], float(row[3])
-            if paused > 0:
-                return paused
-            if age >= WINDOW_SECONDS:
-                requests, used = 0, 0
-                conn.execute(text("UPDATE rate_budgets SET window_started_at = now(), requests = 0, tokens = 0 "
-                                  "WHERE name = :name"), {"name": self.name})
-            # A single request larger than the whole token budget may go alone in a fresh window.
-            fits_tokens = used + tokens <= self.tokens_per_minute or used == 0
-            if requests + 1 > self.requests_per_minute or not fits_tokens:
-                return max(WINDOW_SECONDS - age, 0.05) if age < WINDOW_SECONDS else 0.05
-            conn.execute(text("UPDATE rate_budgets SET requests = requests + 1, tokens = tokens + :t "
-                              "WHERE name = :name"), {"t": tokens, "name": self.name})
-            return 0.0
+            state = self._locked_state(conn)
+            if state.paused_seconds > 0:
+                return state.paused_seconds
+            requests, token_bucket = state.buckets["requests"], state.buckets["tokens"]
+            wait = max(requests.wait_for(1), token_bucket.wait_for(tokens))
+            if wait == 0:
+                self._store(conn, state.learned, {"requests": requests.taken(1), "tokens": token_bucket.taken(tokens)})
+            return wait
 
-    def _ensure_row(self, conn) -> None:
+    def _locked_state(self, conn: Connection) -> BudgetState:
+        self._ensure_row(conn)
+        row = conn.execute(text(
+            "SELECT request_limit, token_limit, request_level, token_level, "
+            "extract(epoch FROM now() - updated_at), extract(epoch FROM coalesce(paused_until, now()) - now()) "
+            "FROM rate_budgets WHERE name = :name FOR UPDATE"), {"name": self.name}).one()
+        learned = Limits(row[0], row[1])
+        buckets = {}
+        for kind, level in zip(KINDS, (row[2], row[3])):
+            capacity = self._capacity(learned, kind)
+            # A new bucket starts full; a lowered ceiling holds at most its capacity.
+            bucket = Bucket(capacity, capacity if level is None else min(float(level), capacity))
+            buckets[kind] = bucket.refilled(float(row[4]))
+        return BudgetState(learned, buckets, float(row[5]))
+
+    def _capacity(self, learned: Limits, kind: str) -> float:
+        limit = learned.of(kind) or self.provisional.of(kind)
+        ceiling = self.ceilings.of(kind)
+        return float(min(limit, ceiling) if ceiling else limit)
+
+    def _store(self, conn: Connection, learned: Limits, buckets: dict[str, Bucket]) -> None:
+        conn.execute(text(
+            "UPDATE rate_budgets SET request_limit = :rl, token_limit = :tl, request_level = :rq, "
+            "token_level = :tk, updated_at = now() WHERE name = :name"),
+            {"rl": learned.requests, "tl": learned.tokens, "rq": buckets["requests"].level,
+             "tk": buckets["tokens"].level, "name": self.name})
+
+    def _ensure_row(self, conn: Connection) -> None:
         conn.execute(text("INSERT INTO rate_budgets (name) VALUES (:name) ON CONFLICT DO NOTHING"),
                      {"name": self.name})
-
-
-def parse_reset(value: str) -> float:
-    """OpenAI's reset durations ("1s", "6m0s", "120ms", "1h2m3.5s") in seconds."""
-    total, number = 0.0, ""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if value[i:i + 2] == "ms" else ch
-        total += float(number or 0) * units.get(unit, 1.0)
-        number, i = "", i + len(unit)
-    return total + (float(number) if number else 0.0)

@@ -39,8 +39,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_EMBEDDING_DIMENSIONS", "", "Vector dimensions. Empty: the embedder's default (hashing: 512; OpenAI: the model's)."),
     Variable("OPENAI_API_KEY", "", "OpenAI API key (with `openai`); read by Dagster as an EnvVar, never shown in the UI."),
     Variable("OPENAI_BASE_URL", "", "OpenAI API base URL, e.g. a simulator's `http://127.0.0.1:8100/v1`. Empty: api.openai.com."),
-    Variable("INGEST_OPENAI_RPM", "3000", "Requests per minute to OpenAI, shared by every run and process."),
-    Variable("INGEST_OPENAI_TPM", "1000000", "Tokens per minute to OpenAI, shared by every run and process."),
+    Variable("INGEST_OPENAI_RPM", "", "Ceiling on requests per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."),
+    Variable("INGEST_OPENAI_TPM", "", "Ceiling on tokens per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."),
     Variable("INGEST_OPENAI_USD_PER_MILLION", "", "Price per million tokens for cost estimates. Empty: the model's list price."),
     Variable("INGEST_CIRCUIT_FAILURES", "20", "Consecutive failed requests to a provider before new work for it pauses."),
     Variable("INGEST_CIRCUIT_COOLDOWN", "30", "Seconds of the first pause; each failed try after it doubles it (at most 600)."),
@@ -79,8 +79,8 @@ class Settings:
     embedding_dimensions: int | None
     openai_api_key: str = field(repr=False)
     openai_base_url: str
-    openai_rpm: int
-    openai_tpm: int
+    openai_rpm: int | None
+    openai_tpm: int | None
     openai_usd_per_million: float | None
     circuit_failures: int
     circuit_cooldown: float
@@ -117,8 +117,8 @@ class Settings:
             embedding_dimensions=_int_or_none(env["INGEST_EMBEDDING_DIMENSIONS"]),
             openai_api_key=env["OPENAI_API_KEY"],
             openai_base_url=env["OPENAI_BASE_URL"],
-            openai_rpm=int(env["INGEST_OPENAI_RPM"]),
-            openai_tpm=int(env["INGEST_OPENAI_TPM"]),
+            openai_rpm=_int_or_none(env["INGEST_OPENAI_RPM"]),
+            openai_tpm=_int_or_none(env["INGEST_OPENAI_TPM"]),
             openai_usd_per_million=float(env["INGEST_OPENAI_USD_PER_MILLION"]) if env["INGEST_OPENAI_USD_PER_MILLION"] else None,
             circuit_failures=int(env["INGEST_CIRCUIT_FAILURES"]),
             circuit_cooldown=float(env["INGEST_CIRCUIT_COOLDOWN"]),

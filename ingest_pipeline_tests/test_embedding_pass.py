@@ -22,6 +22,7 @@ class CountingEmbedder:
 
     space = EmbeddingSpace("test", "counting", 2)
     batch_limits = BatchLimits(max_inputs=1, max_tokens=1000, max_tokens_per_input=1000)
+    max_requests_in_flight = 4
 
     def __init__(self, fail_at: int | None = None):
         self.fail_at, self.calls, self._lock = fail_at, 0, threading.Lock()
@@ -66,6 +67,19 @@ def test_a_failed_request_stops_further_sends_and_keeps_the_vectors_that_landed(
         status = documents.get(conn, doc_id).status
     assert "fell over" in result.error
     # Sends stop at the failure: at most the requests already in flight complete after it.
-    assert embedder.calls <= 3 + embed.REQUESTS_IN_FLIGHT
+    assert embedder.calls <= 3 + embedder.max_requests_in_flight
     assert cached == result.texts_embedded == embedder.calls - 1
     assert doc_id not in result.published and status is DocumentStatus.CHUNKED
+
+
+def test_the_window_bounds_requests_and_the_vectors_their_answers_hold():
+    window = embed._Window(most=3, dimensions=1536)
+    full = embed.VECTOR_FLOATS_IN_FLIGHT // 1536 // 2  # inputs of one of two full requests
+    assert window.has_room(10 * full)  # one request always goes, however large
+    window.opened(full)
+    assert window.has_room(full) and not window.has_room(full + 1)
+    window.opened(1)
+    window.opened(1)
+    assert not window.has_room(1)  # three out: the count bounds them too
+    window.closed(full)
+    assert window.has_room(full - 2)

@@ -28,8 +28,8 @@ def _openai_app(environment, base_url, **extra) -> Application:
     return Application(Settings.from_env(env))
 
 
-def _corpus(app, folder, count: int, sentences: int = 40) -> list[str]:
-    return [register(app, write(folder, f"doc{i}.md", f"# Topic {i}\n\n" + paragraph(f"topic {i} apparatus", sentences)))
+def _corpus(app, folder, count: int, sentences: int = 40, subject: str = "apparatus") -> list[str]:
+    return [register(app, write(folder, f"doc{i}.md", f"# Topic {i}\n\n" + paragraph(f"topic {i} {subject}", sentences)))
             for i in range(count)]
 
 
@@ -114,3 +114,31 @@ def test_changing_dimensions_creates_a_second_set_beside_the_first(environment, 
     assert sets == [(256, chunk_count), (1536, chunk_count)]
     assert len(short.embedder.embed(["probe"])[0]) == 256
     assert short.search("topic 1 apparatus", k=1)[0].document_id == ids[1]
+
+
+def _learned_token_limit(app) -> int | None:
+    with app.engine.connect() as conn:
+        return conn.execute(text("SELECT token_limit FROM rate_budgets WHERE name LIKE 'openai:%'")).scalar_one()
+
+
+def test_the_budget_learns_the_accounts_limit_and_follows_it_down_within_one_response(
+        environment, simulator, instance, tmp_path):
+    config, base_url = simulator
+    app = _openai_app(environment, base_url)
+    result = materialize(app, instance, _corpus(app, tmp_path / "first", 3))
+    assert _metadata(result)["rate_budget_wait_seconds"].value == 0.0
+    advertised = int(app.embedder.requester.client.embeddings.with_raw_response.create(
+        model="text-embedding-3-small", input=["probe"]).headers["x-ratelimit-limit-tokens"])
+    assert _learned_token_limit(app) == advertised  # no limit set: the simulator advertises a very large one
+    config.tpm = 400_000
+    config.stats.reset()
+    materialize(app, instance, _corpus(app, tmp_path / "second", 3, subject="turbine"))
+    assert config.stats.snapshot()["requests"] == 1 and _learned_token_limit(app) == 400_000
+
+
+def test_an_account_below_a_requests_token_limit_gets_requests_it_can_be_sent(environment, simulator):
+    _, base_url = simulator
+    embedder = _openai_app(environment, base_url).embedder
+    assert embedder.batch_limits.max_tokens == 300_000
+    embedder.requester.budget.observe({"x-ratelimit-limit-tokens": "40000", "x-ratelimit-remaining-tokens": "40000"})
+    assert embedder.batch_limits.max_tokens == 40_000

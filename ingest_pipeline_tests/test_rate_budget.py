@@ -1,11 +1,11 @@
-"""The shared OpenAI budget: requests and tokens per minute held in Postgres for every process, and provider pauses."""
+"""The shared OpenAI budget: continuous buckets in Postgres for every process, limits learned from responses, pauses."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine
 
-from ingest_pipeline.rate_budget import PostgresRateBudget, parse_reset
+from ingest_pipeline.rate_budget import MAX_WAIT_SECONDS, Limits, PostgresRateBudget
 
 
 class Waited(Exception):
@@ -16,42 +16,74 @@ def _refuse_to_wait(seconds: float) -> None:
     raise Waited(seconds)
 
 
-def _budget(engine, rpm=2, tpm=1000) -> PostgresRateBudget:
-    return PostgresRateBudget(engine, "openai:test", rpm, tpm, sleep=_refuse_to_wait)
+def _budget(engine, provisional=Limits(2, 1000), ceilings=Limits()) -> PostgresRateBudget:
+    return PostgresRateBudget(engine, "openai:test", provisional, ceilings, sleep=_refuse_to_wait)
 
 
-def test_requests_beyond_the_minute_wait_even_from_another_engine(engine):
+def _wait_of(budget: PostgresRateBudget, tokens: int) -> float:
+    with pytest.raises(Waited) as waited:
+        budget.acquire(tokens)
+    return waited.value.args[0]
+
+
+def _headers(kind: str, limit: int, remaining: int, reset: str = "0s") -> dict[str, str]:
+    return {f"x-ratelimit-limit-{kind}": str(limit), f"x-ratelimit-remaining-{kind}": str(remaining),
+            f"x-ratelimit-reset-{kind}": reset}
+
+
+def test_work_starts_at_once_and_waits_only_for_the_refill_it_needs(engine):
+    budget = _budget(engine, Limits(100, 60_000))
+    assert budget.acquire(40_000) == 0.0
+    # 20,000 left of 60,000 per minute (1,000 per second): 3,000 more are 3 s away, not a new minute.
+    assert 2.5 < _wait_of(budget, 23_000) <= 3.0
+
+
+def test_every_process_draws_on_the_same_buckets(engine):
     first = _budget(engine)
     assert first.acquire(10) == 0.0 and first.acquire(10) == 0.0
     # A second pool on the same database stands in for another process: it sees the same budget.
     other = _budget(create_engine(engine.url))
-    with pytest.raises(Waited) as waited:
-        other.acquire(10)
-    assert 0 < waited.value.args[0] <= 60
+    assert 0 < _wait_of(other, 10) <= 30  # one request back at 2 per minute
 
 
-def test_tokens_beyond_the_minute_wait(engine):
-    budget = _budget(engine, rpm=100, tpm=1000)
+def test_the_first_answer_teaches_the_accounts_limits(engine):
+    budget = _budget(engine, Limits(3000, 1000))
     budget.acquire(900)
-    with pytest.raises(Waited):
-        budget.acquire(200)
+    budget.observe({**_headers("tokens", 10_000_000, 9_999_100), **_headers("requests", 10_000, 9_999)})
+    assert budget.limits() == Limits(10_000, 10_000_000)
+    assert budget.acquire(2_000_000) == 0.0  # the larger bucket is there to use at once
 
 
-def test_a_request_larger_than_the_whole_token_budget_goes_alone(engine):
-    assert _budget(engine, rpm=100, tpm=1000).acquire(5000) == 0.0
+def test_ceilings_keep_the_budget_below_the_accounts_limit(engine):
+    budget = _budget(engine, ceilings=Limits(requests=50, tokens=500))
+    budget.observe({**_headers("tokens", 1_000_000, 1_000_000), **_headers("requests", 3000, 3000)})
+    assert budget.limits() == Limits(50, 500)
+    budget.acquire(500)
+    assert _wait_of(budget, 100) > 0
 
 
-def test_exhausted_provider_headers_pause_everyone_until_reset(engine):
-    budget = _budget(engine, rpm=100, tpm=10_000)
-    budget.observe({"x-ratelimit-remaining-requests": "5", "x-ratelimit-remaining-tokens": "0",
-                    "x-ratelimit-reset-tokens": "20s"})
-    with pytest.raises(Waited) as waited:
-        budget.acquire(1)
-    assert waited.value.args[0] == pytest.approx(5.0)  # waits in slices, re-reading the shared pause
+def test_a_lowered_limit_is_followed_from_the_next_response(engine):
+    budget = _budget(engine, Limits(3000, 1_000_000))
+    budget.observe(_headers("tokens", 1_000_000_000, 999_000_000))
+    assert budget.acquire(50_000) == 0.0
+    budget.observe(_headers("tokens", 60_000, 1_000, "59s"))
+    assert budget.limits().tokens == 60_000
+    assert 2.5 < _wait_of(budget, 4_000) <= 3.0  # 3,000 missing at 1,000 per second
 
 
-@pytest.mark.parametrize("value, seconds", [
-    ("1s", 1.0), ("6m0s", 360.0), ("120ms", 0.12), ("1h2m3.5s", 3723.5), ("0s", 0.0), ("17", 17.0),
-])
-def test_reset_durations(value, seconds):
-    assert parse_reset(value) == pytest.approx(seconds)
+def test_the_providers_remaining_lowers_ours_when_others_use_the_key(engine):
+    budget = _budget(engine, Limits(3000, 1_000_000))
+    budget.observe(_headers("requests", 3000, 0, "20ms"))
+    assert 0 < _wait_of(budget, 1) <= 0.03
+
+
+def test_a_429_pauses_everyone_and_waits_are_sliced(engine):
+    budget = _budget(engine, Limits(100, 10_000))
+    budget.pause(20)
+    assert _wait_of(_budget(create_engine(engine.url)), 1) == pytest.approx(MAX_WAIT_SECONDS)
+
+
+def test_headers_without_rate_limits_change_nothing(engine):
+    budget = _budget(engine, Limits(5, 100))
+    budget.observe({"content-type": "application/json"})
+    assert budget.limits() == Limits(5, 100)

@@ -107,6 +107,7 @@ def embedding_metadata(embedder, embedding_pass) -> dict:
         "embedding_requests": dg.MetadataValue.int(usage.requests),
         "input_tokens": dg.MetadataValue.int(usage.input_tokens),
         "retries": dg.MetadataValue.int(usage.retries),
+        "rate_budget_wait_seconds": dg.MetadataValue.float(round(usage.budget_wait_seconds, 3)),
         "texts_embedded": dg.MetadataValue.int(embedding_pass.texts_embedded),
         "cache_hits": dg.MetadataValue.int(embedding_pass.cache_hits),
         "estimated_cost_usd": dg.MetadataValue.float(round(embedder.estimated_cost_usd(usage.input_tokens), 6)),

@@ -45,6 +45,11 @@ class EmbedderResource(dg.ConfigurableResource):
     def batch_limits(self) -> BatchLimits:
         return _LOCAL_LIMITS
 
+    @property
+    def max_requests_in_flight(self) -> int:
+        """Local vectors are CPU work: one batch computed while the last one is stored."""
+        return 2
+
     def embed_batch(self, texts: Sequence[str], token_counts: Sequence[int]) -> BatchOutcome:
         """Vectors for one planned batch; providers may refuse single inputs."""
         return BatchOutcome(vectors=dict(enumerate(self.embed(texts))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import dagster as dg
@@ -11,21 +12,31 @@ from pydantic import Field, PrivateAttr
 from ingest_pipeline.batching import BatchLimits
 from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, OPENAI, CircuitBreaker
 from ingest_pipeline.embedding_models import (
-    DEFAULT_OPENAI_MODEL, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST, openai_model,
+    DEFAULT_OPENAI_MODEL, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST,
+    PROVISIONAL_REQUESTS_PER_MINUTE, PROVISIONAL_TOKENS_PER_MINUTE, openai_model,
 )
 from ingest_pipeline.openai_requests import BatchOutcome, EmbeddingRequester
-from ingest_pipeline.rate_budget import PostgresRateBudget
+from ingest_pipeline.rate_budget import Limits, PostgresRateBudget
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.embedder import EmbedderResource, EmbeddingSpace
 from ingest_pipeline.tokens import count_tokens
+
+# Requests out at once, at most: enough to keep a provider with seconds of latency busy up to a high
+# tier's limit. The shared rate budget decides when each one goes, and the answers' memory bounds them too.
+REQUESTS_IN_FLIGHT = 16
+
 
 class OpenAIEmbedder(EmbedderResource):
     api_key: str = Field(description="OpenAI API key (OPENAI_API_KEY).")
     base_url: str = Field(default="", description="API base URL; empty for api.openai.com (OPENAI_BASE_URL).")
     model: str = Field(default=DEFAULT_OPENAI_MODEL, description="Embedding model.")
     dimensions: int = Field(default=0, description="Vector length; 0 means the model's default.")
-    requests_per_minute: int = Field(default=3000, description="Shared by every run and process.")
-    tokens_per_minute: int = Field(default=1_000_000, description="Shared by every run and process.")
+    requests_per_minute: int = Field(
+        default=0, description="Ceiling below the account's limit (learned from the API), shared by every run and "
+                               "process; 0: none.")
+    tokens_per_minute: int = Field(
+        default=0, description="Ceiling below the account's limit (learned from the API), shared by every run and "
+                               "process; 0: none.")
     max_attempts: int = Field(default=6, description="Attempts per request on transient errors.")
     timeout_seconds: float = Field(default=60.0, description="Per attempt.")
     usd_per_million_tokens: float = Field(default=-1.0, description="Price; negative means the model's list price.")
@@ -46,8 +57,14 @@ class OpenAIEmbedder(EmbedderResource):
 
     @property
     def batch_limits(self) -> BatchLimits:
-        return BatchLimits(min(self.max_inputs_per_request, MAX_INPUTS_PER_REQUEST), MAX_TOKENS_PER_REQUEST,
-                           MAX_TOKENS_PER_INPUT)
+        # An account whose tokens per minute are below a request's limit could never be sent a full one.
+        tokens_per_minute = self.requester.budget.limits().tokens if self.requester.budget else MAX_TOKENS_PER_REQUEST
+        return BatchLimits(min(self.max_inputs_per_request, MAX_INPUTS_PER_REQUEST),
+                           min(MAX_TOKENS_PER_REQUEST, tokens_per_minute), MAX_TOKENS_PER_INPUT)
+
+    @property
+    def max_requests_in_flight(self) -> int:
+        return REQUESTS_IN_FLIGHT
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         outcome = self.embed_batch(texts, [count_tokens(text) for text in texts])
@@ -70,6 +87,12 @@ class OpenAIEmbedder(EmbedderResource):
             self._requester = self._build_requester()
         return self._requester
 
+    def budget_name(self, model: str) -> str:
+        """Limits are the provider's per key (organisation/project) and model: so is the budget. The key
+        is known by a fingerprint only, never stored."""
+        fingerprint = hashlib.sha256(f"{self.base_url}\n{self.api_key}".encode()).hexdigest()[:16]
+        return f"openai:{fingerprint}:{model}"
+
     def _build_requester(self) -> EmbeddingRequester:
         model = openai_model(self.model)
         if self.dimensions and not model.accepts_dimensions:
@@ -77,7 +100,9 @@ class OpenAIEmbedder(EmbedderResource):
         # max_retries=0: our requester is the one retry layer, so retries share the rate budget.
         client = openai.OpenAI(api_key=self.api_key, base_url=self.base_url or None, max_retries=0,
                                timeout=self.timeout_seconds)
-        budget = PostgresRateBudget(self.database.engine, f"openai:{model.name}",
-                                    self.requests_per_minute, self.tokens_per_minute)
+        budget = PostgresRateBudget(
+            self.database.engine, self.budget_name(model.name),
+            provisional=Limits(PROVISIONAL_REQUESTS_PER_MINUTE, PROVISIONAL_TOKENS_PER_MINUTE),
+            ceilings=Limits(self.requests_per_minute or None, self.tokens_per_minute or None))
         breaker = CircuitBreaker(self.database.engine, OPENAI, self.circuit_failures, self.circuit_cooldown_seconds)
         return EmbeddingRequester(client, model.name, self.dimensions or None, budget, self.max_attempts, breaker=breaker)

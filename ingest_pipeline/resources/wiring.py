@@ -64,8 +64,8 @@ def build_embedder(settings: Settings, database: PostgresResource, secrets_as_en
         price = settings.openai_usd_per_million
         return OpenAIEmbedder(
             api_key=dg.EnvVar("OPENAI_API_KEY") if secrets_as_env_vars else settings.openai_api_key, base_url=settings.openai_base_url, model=settings.embedding_model,
-            dimensions=settings.embedding_dimensions or 0, requests_per_minute=settings.openai_rpm,
-            tokens_per_minute=settings.openai_tpm, usd_per_million_tokens=-1.0 if price is None else price,
+            dimensions=settings.embedding_dimensions or 0, requests_per_minute=settings.openai_rpm or 0,
+            tokens_per_minute=settings.openai_tpm or 0, usd_per_million_tokens=-1.0 if price is None else price,
             circuit_failures=settings.circuit_failures, circuit_cooldown_seconds=settings.circuit_cooldown,
             database=database,
         )

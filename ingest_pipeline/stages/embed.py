@@ -20,9 +20,10 @@ from ingest_pipeline.resources.embedder import EmbedderResource
 from ingest_pipeline.stages.runner import Superseded, UpToDate
 from ingest_pipeline.statuses import DocumentStatus
 
-# Embedding requests sent at once: a provider's latency (seconds for a full batch) is mostly waiting.
-# Each response in flight holds up to ~100 MB of vectors as Python floats: a few at most.
-REQUESTS_IN_FLIGHT = 2
+# What the answers of the requests in flight may hold: the client decodes vectors into Python floats
+# (~32 bytes each), so this is two full requests (2,048 inputs at 1,536 dimensions, ~200 MB), or as many
+# smaller ones as fit. How many are actually out is up to the rate budget: requests wait there, not here.
+VECTOR_FLOATS_IN_FLIGHT = 2 * 2048 * 1536
 # Documents published per transaction by the bulk path: few round trips, bounded transactions.
 PUBLISH_BATCH = 200
 # Below this many new vectors, inserting them into the HNSW index costs less than rebuilding it.
@@ -72,24 +73,28 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
 
 def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], embedder: EmbedderResource,
                dimensions: int, stored: Callable[[list[StoredChunk]], None]) -> None:
-    """Send the batches, up to REQUESTS_IN_FLIGHT at once: the API's latency overlaps the other
-    requests and the storing (and publishing) of vectors. The first failure stops further sends;
-    what is already in flight still lands in the cache."""
-    ranges = iter(token_batches([c.token_count for c in work], embedder.batch_limits))
+    """Send the batches, as many at once as the embedder allows and their answers' memory bound: the
+    provider's latency overlaps the other requests and the storing (and publishing) of vectors, and
+    the shared rate budget decides when each goes. The first failure stops further sends; what is
+    already in flight still lands in the cache."""
+    batches = [[work[i] for i in batch_range]
+               for batch_range in token_batches([c.token_count for c in work], embedder.batch_limits)]
+    window = _Window(embedder.max_requests_in_flight, dimensions)
     fatal: ProviderConfigurationError | None = None
-    with ThreadPoolExecutor(max_workers=REQUESTS_IN_FLIGHT) as pool:
+    with ThreadPoolExecutor(max_workers=embedder.max_requests_in_flight) as pool:
         in_flight: dict[Future, list[StoredChunk]] = {}
 
         def send() -> None:
-            if (batch_range := next(ranges, None)) is not None:
-                batch = [work[i] for i in batch_range]
+            while batches and window.has_room(len(batches[0])):
+                batch = batches.pop(0)
+                window.opened(len(batch))
                 in_flight[pool.submit(embedder.embed_batch, [c.text for c in batch], [c.token_count for c in batch])] = batch
 
-        for _ in range(REQUESTS_IN_FLIGHT):
-            send()
+        send()
         while in_flight:
             for future in wait(in_flight, return_when=FIRST_COMPLETED).done:
                 batch = in_flight.pop(future)
+                window.closed(len(batch))
                 try:
                     outcome = future.result()
                 except ProviderConfigurationError as error:
@@ -101,10 +106,31 @@ def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], e
                 else:
                     _record(engine, result, batch, outcome, dimensions)
                     if fatal is None and result.error is None:
-                        send()  # before publishing, so the next request is out while we publish
+                        send()  # before publishing, so the next requests are out while we publish
                     stored(batch)
     if fatal is not None:
         raise fatal
+
+
+@dataclass
+class _Window:
+    """Requests in flight: at most `most` at once and VECTOR_FLOATS_IN_FLIGHT of answers, but always one."""
+
+    most: int
+    dimensions: int
+    requests: int = 0
+    floats: int = 0
+
+    def has_room(self, inputs: int) -> bool:
+        if self.requests == 0:
+            return True
+        return self.requests < self.most and self.floats + inputs * self.dimensions <= VECTOR_FLOATS_IN_FLIGHT
+
+    def opened(self, inputs: int) -> None:
+        self.requests, self.floats = self.requests + 1, self.floats + inputs * self.dimensions
+
+    def closed(self, inputs: int) -> None:
+        self.requests, self.floats = self.requests - 1, self.floats - inputs * self.dimensions
 
 
 @contextmanager
