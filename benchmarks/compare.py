@@ -1,70 +1,29 @@
-"""Ours against LlamaIndex on the same corpus, Postgres and simulated OpenAI API, plus PDF and scale figures.
+"""Ours against LlamaIndex on the same corpora, Postgres and simulated OpenAI API, plus PDF and scale figures.
 
-Usage: python3 -m benchmarks.compare [--documents 300] [--repeat 3] [--scale 100,500,1000,2000]
+Each repetition, each system in a process of its own (order alternating): `cold`, corpus A into a fresh
+database; `warm`, a disjoint corpus B into that same database right after; `limited`, corpus A into a
+fresh database while the simulator enforces 1,000,000 TPM and 3,000 RPM. Ours runs with its defaults
+(no INGEST_OPENAI_RPM/TPM); LlamaIndex runs as its documentation shows (no docstore, no ANN index).
+
+Usage: python3 -m benchmarks.compare [--documents 300] [--repeat 3] [--pdf-pages 500] [--scale 100,500,1000,2000]
 Needs the `dev` and `benchmark` extras. Prints the tables and writes them as Markdown with a PNG chart.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
-import compileall
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
-import benchmarks
-import ingest_pipeline
-from benchmarks import report
-from benchmarks.embedding_requests import edit_one_paragraph
-from benchmarks.mixed_corpus import build, describe
+from benchmarks import report, report_chart
+from benchmarks.bench import Bench, opened_bench
+from benchmarks.mixed_corpus import build, build_disjoint_pair
 from benchmarks.pdf_checks import parse_speed
 from benchmarks.pdf_corpus import make_pdf
-from benchmarks.postgres_server import SharedServer
-from benchmarks.systems import OURS, THEIRS, Measurement, Target, run_llamaindex, run_ours
-from ingest_pipeline.batching import BatchLimits, minimum_requests_for
-from ingest_pipeline.embedding_models import MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST
-from ingest_pipeline.simulators.openai_api import running_simulator
-from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
+from benchmarks.simulated_limits import enforced_limits
+from benchmarks.systems import OURS, SLUG, THEIRS, Measurement
 
-OPENAI_LIMITS = BatchLimits(MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST, MAX_TOKENS_PER_INPUT)
-RUNNERS = {OURS: run_ours, THEIRS: run_llamaindex}
 WARM_UP_DOCUMENTS = 20
-
-
-class Bench:
-    """The shared pieces: a working folder, the Postgres server and the simulator's counters."""
-
-    def __init__(self, work: Path, server: SharedServer, openai_url: str, config: SimulatorConfig):
-        self.work, self.server, self.openai_url, self.stats = work, server, openai_url, config.stats
-
-    def ingest(self, system: str, corpus: Path, name: str) -> Measurement:
-        """One ingest into database `name` (made on first use), with the requests it made."""
-        folder = self.work / name
-        if not folder.exists():
-            folder.mkdir()
-            self.server.create(name)
-        sync_url, async_url = self.server.urls(name)
-        self.server.settle()
-        self.stats.reset()
-        measurement = RUNNERS[system](corpus, Target(sync_url, async_url, folder / "state", self.openai_url))
-        served = self.stats.snapshot()
-        measurement.requests, measurement.inputs, measurement.tokens = served["requests"], served["inputs"], served["tokens"]
-        measurement.minimum_requests = minimum_requests_for(served["inputs"], served["tokens"], OPENAI_LIMITS)
-        return measurement
-
-    def forget(self, name: str) -> None:
-        self.server.drop(name)
-        shutil.rmtree(self.work / name, ignore_errors=True)
-
-
-def byte_compile() -> None:
-    """pip byte-compiles installed packages (LlamaIndex) when it installs them; a checkout installed with
-    `pip install -e` gets its .pyc files on first import, or never under PYTHONDONTWRITEBYTECODE. Compile
-    ours and the benchmark's own modules up front, so neither system compiles source while timed."""
-    for package in (ingest_pipeline, benchmarks):
-        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
 
 def warm_up(bench: Bench, corpus: Path, documents: int = WARM_UP_DOCUMENTS) -> None:
@@ -75,30 +34,31 @@ def warm_up(bench: Bench, corpus: Path, documents: int = WARM_UP_DOCUMENTS) -> N
     for path in sorted(corpus.iterdir())[:documents]:
         shutil.copy(path, sample / path.name)
     for system in (OURS, THEIRS):
-        name = f"warm_up_{'ours' if system == OURS else 'llamaindex'}"
-        bench.ingest(system, sample, name)
-        bench.forget(name)
+        bench.ingest(system, sample, f"warm_up_{SLUG[system]}")
+        bench.forget(f"warm_up_{SLUG[system]}")
     shutil.rmtree(sample)
 
 
-def rounds(bench: Bench, corpus: Path, repeat: int) -> list[dict]:
-    """Each repetition: for each system (order alternating), a backfill, a re-ingest, one edit."""
+def rounds(bench: Bench, corpus_a: Path, corpus_b: Path, repeat: int) -> list[dict]:
+    """Each repetition: for each system (order alternating), the cold, warm and limited scenarios."""
     results = []
     for rep in range(repeat):
         for system in ((OURS, THEIRS) if rep % 2 == 0 else (THEIRS, OURS)):
-            name = f"{'ours' if system == OURS else 'llamaindex'}_{rep}"
-            copy = bench.work / f"{name}-corpus"
-            shutil.copytree(corpus, copy)
-            backfill = bench.ingest(system, copy, name)
-            again = bench.ingest(system, copy, name)
-            edited_file = edit_one_paragraph(copy)
-            edited = bench.ingest(system, copy, name)
-            bench.forget(name)
-            shutil.rmtree(copy)
-            results.append({"system": system, "rep": rep, "backfill": backfill, "again": again,
-                            "edited": edited, "edited_file": edited_file.name})
+            results.append({"system": system, "rep": rep, **scenarios(bench, system, f"{SLUG[system]}_{rep}",
+                                                                       corpus_a, corpus_b)})
             print(report.round_line(results[-1]), flush=True)
     return results
+
+
+def scenarios(bench: Bench, system: str, name: str, corpus_a: Path, corpus_b: Path) -> dict[str, Measurement]:
+    """cold and warm share a database; limited has a fresh one. The unlimited ingests between two limited
+    ones give each limited ingest full buckets (see enforced_limits)."""
+    measured = {"cold": bench.ingest(system, corpus_a, name), "warm": bench.ingest(system, corpus_b, name)}
+    bench.forget(name)
+    with enforced_limits(bench.config):
+        measured["limited"] = bench.ingest(system, corpus_a, f"{name}_limited")
+    bench.forget(f"{name}_limited")
+    return measured
 
 
 def large_pdf(bench: Bench, pages: int) -> dict:
@@ -109,9 +69,8 @@ def large_pdf(bench: Bench, pages: int) -> dict:
     make_pdf(folder / f"book-{pages}-pages.pdf", sources, pages, f"A {pages}-page document")
     measured = {}
     for system in (OURS, THEIRS):
-        name = f"large_pdf_{'ours' if system == OURS else 'llamaindex'}"
-        measured[system] = bench.ingest(system, folder, name)
-        bench.forget(name)
+        measured[system] = bench.ingest(system, folder, f"large_pdf_{SLUG[system]}")
+        bench.forget(f"large_pdf_{SLUG[system]}")
     return {"pages": pages, "file": folder / f"book-{pages}-pages.pdf", "measured": measured}
 
 
@@ -130,36 +89,31 @@ def scale(bench: Bench, sizes: list[int]) -> list[Measurement]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=300, help="Size of the comparison corpus.")
+    parser.add_argument("--documents", type=int, default=300, help="Size of each comparison corpus (A and B).")
     parser.add_argument("--repeat", type=int, default=3, help="Repetitions of the comparison, alternating order.")
     parser.add_argument("--pdf-pages", type=int, default=500, help="Pages of the large PDF (0 skips it).")
     parser.add_argument("--scale", default="100,500,1000,2000", help="Corpus sizes for the scale series ('' skips it).")
     parser.add_argument("--out", type=Path, default=Path(".ingest/benchmarks"), help="Where the Markdown and PNG go.")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ingest-compare-"))
-    os.chmod(work, 0o755)  # as root, pgserver runs Postgres as its own user, which must reach the data
-    # Registered before the server starts, so it runs after pgserver's own exit hook has stopped it.
-    atexit.register(shutil.rmtree, work, ignore_errors=True)
-    corpus = work / "corpus"
-    files = build(corpus, args.documents)
-    print(f"corpus: {describe(files)}", flush=True)
-    byte_compile()
-    server = SharedServer(work / "postgres")
-    config = SimulatorConfig()
-    with running_simulator(config) as openai_url:
-        bench = Bench(work, server, openai_url, config)
-        warm_up(bench, corpus)
-        results = rounds(bench, corpus, args.repeat)
+    with opened_bench("ingest-compare-") as bench:
+        corpus_a, corpus_b, corpora = build_disjoint_pair(bench.work, args.documents)
+        warm_up(bench, corpus_a)
+        results = rounds(bench, corpus_a, corpus_b, args.repeat)
         pdf = large_pdf(bench, args.pdf_pages) if args.pdf_pages else None
-        speed = parse_speed(sorted(corpus.glob("*.pdf")) + ([pdf["file"]] if pdf else []))
+        speed = parse_speed(sorted(corpus_a.glob("*.pdf")) + ([pdf["file"]] if pdf else []))
         series = scale(bench, [int(n) for n in args.scale.split(",") if n.strip()])
-    markdown = report.markdown(describe(files), results, pdf, speed, series)
+    write(args.out, corpora, results, pdf, speed, series)
+
+
+def write(out: Path, corpora: dict[str, str], results: list[dict], pdf: dict | None, speed, series: list[Measurement]) -> None:
+    """Print the Markdown, and write it to `out` with the raw JSON and the chart."""
+    markdown = report.markdown(corpora, results, pdf, speed, series)
     print("\n" + markdown)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "compare.md").write_text(markdown, encoding="utf-8")
-    (args.out / "compare.json").write_text(report.raw_json(results, pdf, speed, series), encoding="utf-8")
-    report.chart(results, series, args.out / "compare.png")
-    print(f"wrote {args.out / 'compare.md'}, compare.json and compare.png")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.md").write_text(markdown, encoding="utf-8")
+    (out / "compare.json").write_text(report.raw_json(results, pdf, speed, series), encoding="utf-8")
+    report_chart.chart(results, series, out / "compare.png")
+    print(f"wrote {out / 'compare.md'}, compare.json and compare.png")
 
 
 if __name__ == "__main__":

@@ -43,3 +43,12 @@ class SharedServer:
     def drop(self, name: str) -> None:
         with self._admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def rows(self, name: str, sql: str) -> list[dict]:
+        """The rows a query returns in database `name`, each as a dict."""
+        engine = create_engine(self.urls(name)[0])
+        try:
+            with engine.connect() as conn:
+                return [dict(row._mapping) for row in conn.execute(text(sql))]
+        finally:
+            engine.dispose()

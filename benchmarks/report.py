@@ -1,4 +1,4 @@
-"""The comparison's figures as Markdown tables and a PNG chart (medians over the repetitions)."""
+"""The comparison's figures as Markdown tables (medians over the repetitions), and its raw JSON."""
 
 from __future__ import annotations
 
@@ -7,69 +7,119 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from statistics import median
 
+from benchmarks.simulated_limits import LIMITED_RPM, LIMITED_TPM, floor_seconds, over_floor
 from benchmarks.systems import OURS, STARTUP_STAGE, THEIRS, Measurement
 
+SCENARIOS = {
+    "cold": "corpus A into a fresh database",
+    "warm": ("corpus B (no file and no document's text in common with A; a few chunks, licence paragraphs and "
+             "the like, may repeat, and ours embeds those once) into the same database, right after cold"),
+    "limited": f"corpus A into a fresh database, the simulator enforcing {LIMITED_TPM:,} TPM and {LIMITED_RPM:,} RPM",
+}
+_NONE = "—"
+_METHOD = ("Same machine, same embedded Postgres, same OpenAI simulator (no latency); each ingest timed as a whole "
+           "process, spawn to exit, systems alternating, after one untimed warm-up ingest each; both systems' modules "
+           "byte-compiled beforehand; a CHECKPOINT and a sync before every timed ingest. Ours runs with its defaults "
+           "(no INGEST_OPENAI_RPM/TPM: its rate budget learns the account's limits from the API's headers) and "
+           "builds an HNSW index, which is part of its time; LlamaIndex runs as its documentation shows, "
+           "`IngestionPipeline(transformations=[splitter, embedder], vector_store=PGVectorStore)`, with no docstore "
+           "and no ANN index (PGVectorStore builds no HNSW index by default).")
 
-def round_line(result: dict) -> str:
-    b, a, e = result["backfill"], result["again"], result["edited"]
-    return (f"{result['system']:>10} rep {result['rep']}: {b.documents} docs in {b.seconds:.1f} s "
-            f"({b.documents_per_second:.1f} docs/s), {b.requests} requests (minimum {b.minimum_requests}), "
-            f"RSS {b.peak_rss_mb:.0f} MB; re-ingest {a.seconds:.1f} s, {a.requests} requests; "
-            f"edit {e.requests} requests, {e.inputs} texts")
+
+def floor_of(m: Measurement) -> float:
+    """The least time the limited scenario's limit allows for the tokens this ingest had embedded."""
+    return floor_seconds(m.tokens)
 
 
-def _of(results: list[dict], system: str, phase: str) -> list[Measurement]:
-    return [r[phase] for r in results if r["system"] == system]
-
-
-def _med(measurements: list[Measurement], value) -> float:
-    return median(value(m) for m in measurements)
-
-
-# (label, phase, value, format): one line of the comparison table.
+# (label, value, format, scenarios): one line of a scenario's table; a value may be None (not measured).
 _ROWS = [
-    ("documents/s", "backfill", lambda m: m.documents_per_second, "{:.2f}"),
-    ("chunks/s", "backfill", lambda m: m.chunks_per_second, "{:.1f}"),
-    ("backfill seconds (process start to exit)", "backfill", lambda m: m.seconds, "{:.1f}"),
-    ("documents / chunks", "backfill", lambda m: f"{m.documents} / {m.chunks}", "{}"),
-    ("embedding requests", "backfill", lambda m: m.requests, "{:.0f}"),
-    ("minimum requests the API limits allow", "backfill", lambda m: m.minimum_requests, "{:.0f}"),
-    ("requests / minimum", "backfill", lambda m: m.requests / max(m.minimum_requests, 1), "{:.3f}"),
-    ("texts embedded", "backfill", lambda m: m.inputs, "{:.0f}"),
-    ("peak RSS of the largest ingesting process (MB)", "backfill", lambda m: m.peak_rss_mb, "{:.0f}"),
-    ("re-ingest of the unchanged corpus: seconds", "again", lambda m: m.seconds, "{:.1f}"),
-    ("re-ingest: embedding requests", "again", lambda m: m.requests, "{:.0f}"),
-    ("one edited document: embedding requests", "edited", lambda m: m.requests, "{:.0f}"),
-    ("one edited document: texts embedded", "edited", lambda m: m.inputs, "{:.0f}"),
+    ("documents/s (process start to exit)", lambda m: m.documents_per_second, "{:.2f}", SCENARIOS),
+    ("seconds (process start to exit)", lambda m: m.seconds, "{:.1f}", SCENARIOS),
+    ("documents / chunks", lambda m: f"{m.documents} / {m.chunks}", "{}", SCENARIOS),
+    ("embedding requests", lambda m: m.requests, "{:.0f}", SCENARIOS),
+    ("minimum requests the API limits allow", lambda m: m.minimum_requests, "{:.0f}", SCENARIOS),
+    ("429 answers (the simulator's limits)", lambda m: m.rate_limited, "{:.0f}", SCENARIOS),
+    ("texts embedded", lambda m: m.inputs, "{:.0f}", SCENARIOS),
+    ("tokens embedded", lambda m: m.tokens, "{:,.0f}", SCENARIOS),
+    ("peak RSS of the largest ingesting process (MB)", lambda m: m.peak_rss_mb, "{:.0f}", SCENARIOS),
+    ("seconds waited in our rate budget", lambda m: m.budget_wait_seconds, "{:.1f}", SCENARIOS),
+    ("floor the limit implies (s)", floor_of, "{:.1f}", ("limited",)),
+    ("seconds / floor", lambda m: over_floor(m.seconds, floor_of(m)), "{:.2f}", ("limited",)),
 ]
 
 
-def comparison_table(results: list[dict]) -> str:
-    lines = [f"| median of {len(_of(results, OURS, 'backfill'))} runs | {OURS} | {THEIRS} | ours / theirs |",
-             "|---|---:|---:|---:|"]
-    for label, phase, value, fmt in _ROWS:
-        ours, theirs = _of(results, OURS, phase), _of(results, THEIRS, phase)
-        if isinstance(value(ours[0]), str):
-            lines.append(f"| {label} | {value(ours[0])} | {value(theirs[0])} | |")
-            continue
-        a, b = _med(ours, value), _med(theirs, value)
-        ratio = f"{a / b:.2f}" if b else ""
-        lines.append(f"| {label} | {fmt.format(a)} | {fmt.format(b)} | {ratio} |")
-    return "\n".join(lines)
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A table whose first column is left-aligned and the others right-aligned."""
+    lines = [header, ["---"] + ["---:"] * (len(header) - 1), *rows]
+    return "\n".join("| " + " | ".join(map(str, line)) + " |" for line in lines)
 
 
-def ratio_per_round(results: list[dict]) -> list[float]:
-    ours, theirs = _of(results, OURS, "backfill"), _of(results, THEIRS, "backfill")
+def round_line(result: dict) -> str:
+    """One repetition of one system, every scenario, as the benchmark goes."""
+    def brief(scenario: str) -> str:
+        m = result[scenario]
+        line = (f"{scenario} {m.documents} docs {m.seconds:.1f} s ({m.documents_per_second:.1f}/s), "
+                f"{m.requests} requests, {m.rate_limited} 429s, RSS {m.peak_rss_mb:.0f} MB")
+        if m.budget_wait_seconds is not None:
+            line += f", budget wait {m.budget_wait_seconds:.1f} s"
+        if scenario == "limited":
+            ratio = _formatted(over_floor(m.seconds, floor_of(m)), "{:.2f}")
+            line += f", floor {floor_of(m):.1f} s (seconds/floor {ratio})"
+        return line
+    return f"{result['system']:>10} rep {result['rep']}: " + "; ".join(brief(s) for s in SCENARIOS)
+
+
+def _of(results: list[dict], system: str, scenario: str) -> list[Measurement]:
+    return [r[scenario] for r in results if r["system"] == system]
+
+
+def _median(measurements: list[Measurement], value) -> float | None:
+    values = [v for v in map(value, measurements) if v is not None]
+    return median(values) if values else None
+
+
+def _formatted(value, fmt: str) -> str:
+    return _NONE if value is None else fmt.format(value)
+
+
+def ratio_per_round(results: list[dict], scenario: str) -> list[float]:
+    """ours/LlamaIndex documents per second, repetition by repetition."""
+    ours, theirs = _of(results, OURS, scenario), _of(results, THEIRS, scenario)
     return [a.documents_per_second / b.documents_per_second for a, b in zip(ours, theirs)]
 
 
-def stage_table(results: list[dict]) -> str:
-    lines = ["| system | stage | median seconds |", "|---|---|---:|"]
+def summary_table(results: list[dict]) -> str:
+    rows = []
+    for scenario in SCENARIOS:
+        ours, theirs = (_median(_of(results, s, scenario), lambda m: m.documents_per_second) for s in (OURS, THEIRS))
+        ratios = ratio_per_round(results, scenario)
+        rows.append([scenario, f"{ours:.2f}", f"{theirs:.2f}", f"**{median(ratios):.2f}**",
+                     ", ".join(f"{r:.2f}" for r in ratios)])
+    return markdown_table(["documents/s (median)", OURS, THEIRS, "ours / LlamaIndex (median of the repetitions')",
+                           "ours / LlamaIndex per repetition"], rows)
+
+
+def scenario_table(results: list[dict], scenario: str) -> str:
+    rows = []
+    for label, value, fmt, scenarios in _ROWS:
+        if scenario not in scenarios:
+            continue
+        ours, theirs = _of(results, OURS, scenario), _of(results, THEIRS, scenario)
+        if fmt == "{}":
+            rows.append([label, value(ours[0]), value(theirs[0]), ""])
+            continue
+        a, b = _median(ours, value), _median(theirs, value)
+        ratio = f"{a / b:.2f}" if a is not None and b else ""
+        rows.append([label, _formatted(a, fmt), _formatted(b, fmt), ratio])
+    return markdown_table([f"median of {len(_of(results, OURS, scenario))} runs", OURS, THEIRS, "ours / theirs"], rows)
+
+
+def stage_table(results: list[dict], scenario: str = "cold") -> str:
+    rows = []
     for system in (OURS, THEIRS):
-        runs = _of(results, system, "backfill")
-        for stage in runs[0].stages:
-            lines.append(f"| {system} | {stage} | {median(m.stages.get(stage, 0.0) for m in runs):.2f} |")
-    return "\n".join(lines)
+        runs = _of(results, system, scenario)
+        rows += [[system, stage, f"{median(m.stages.get(stage, 0.0) for m in runs):.2f}"] for stage in runs[0].stages]
+    return markdown_table(["system", "stage", "median seconds"], rows)
 
 
 def pdf_section(pdf: dict | None, speed) -> str:
@@ -110,55 +160,20 @@ def raw_json(results: list[dict], pdf: dict | None, speed, series: list[Measurem
                        "scale": [asdict(m) for m in series]}, indent=1)
 
 
-def markdown(corpus: str, results: list[dict], pdf: dict | None, speed, series: list[Measurement]) -> str:
-    ratios = ", ".join(f"{r:.2f}" for r in ratio_per_round(results))
+def markdown(corpora: dict[str, str], results: list[dict], pdf: dict | None, speed, series: list[Measurement]) -> str:
     parts = [
         "# Ingest benchmark: ours against LlamaIndex", "",
-        f"Corpus: {corpus}. Same machine, same embedded Postgres, same OpenAI simulator (no latency); "
-        "each ingest in its own process, systems alternating, after one untimed warm-up ingest each; "
-        "both systems' modules byte-compiled beforehand; a CHECKPOINT and a sync before every timed ingest.", "",
-        comparison_table(results), "",
-        f"ours/LlamaIndex documents-per-second ratio per repetition: {ratios} "
-        f"(median **{median(ratio_per_round(results)):.2f}**).", "",
-        "## Time per stage (backfill)", "", stage_table(results), "",
-        "## PDFs", "", pdf_section(pdf, speed), "",
+        f"Corpus A: {corpora['A']}. Corpus B: {corpora['B']}.", "",
+        _METHOD, "",
+        *[f"- **{name}**: {text}." for name, text in SCENARIOS.items()], "",
+        summary_table(results), "",
     ]
+    for scenario in SCENARIOS:
+        parts += [f"## {scenario}: {SCENARIOS[scenario]}", "", scenario_table(results, scenario), ""]
+    parts += ["## Time per stage (cold)", "", stage_table(results), "",
+              "Re-ingest and one-edit figures (ours; LlamaIndex without a docstore embeds everything again): "
+              "`python3 -m benchmarks.embedding_requests`.", "",
+              "## PDFs", "", pdf_section(pdf, speed), ""]
     if series:
         parts += ["## Scale (ours)", "", scale_table(series), ""]
     return "\n".join(parts)
-
-
-def chart(results: list[dict], series: list[Measurement], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    systems = (OURS, THEIRS)
-    panels = [("documents/s", lambda m: m.documents_per_second), ("embedding requests", lambda m: m.requests),
-              ("peak RSS (MB)", lambda m: m.peak_rss_mb)]
-    figure, axes = plt.subplots(1, len(panels) + 1, figsize=(16, 4))
-    for axis, (title, value) in zip(axes, panels):
-        medians = [_med(_of(results, s, "backfill"), value) for s in systems]
-        axis.bar(systems, medians, color=["#2a7", "#888"])
-        for index, system in enumerate(systems):
-            axis.scatter([index] * len(_of(results, system, "backfill")),
-                         [value(m) for m in _of(results, system, "backfill")], color="black", s=10, zorder=3)
-        if title == "embedding requests":
-            axis.plot(systems, [_med(_of(results, s, "backfill"), lambda m: m.minimum_requests) for s in systems],
-                      "r_", markersize=40, label="minimum the API allows")
-            axis.legend(fontsize=8)
-        axis.set_title(title)
-    scale_axis = axes[-1]
-    if series:
-        scale_axis.plot([m.chunks for m in series], [m.seconds for m in series], "o-", label="ours")
-        for m in series:
-            scale_axis.annotate(f"{m.documents} docs", (m.chunks, m.seconds), fontsize=7)
-        last = series[-1]
-        scale_axis.plot([0, last.chunks], [0, last.seconds], "--", color="grey", label="proportional to chunks")
-        scale_axis.set_xlabel("chunks")
-        scale_axis.set_ylabel("seconds")
-        scale_axis.legend(fontsize=8)
-    scale_axis.set_title("scale (ours)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)

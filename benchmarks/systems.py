@@ -12,7 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.dagster_figures import ours_run_figures
+
 OURS, THEIRS = "ours", "LlamaIndex"
+SLUG = {OURS: "ours", THEIRS: "llamaindex"}  # in database and folder names
 STARTUP_STAGE = "start-up, register, Dagster set-up"
 CHUNK_TOKENS, CHUNK_OVERLAP = 512, 64
 
@@ -33,6 +36,8 @@ class Measurement:
     inputs: int = 0
     tokens: int = 0
     minimum_requests: int = 0
+    rate_limited: int = 0  # the simulator's 429s for its RPM/TPM limits
+    budget_wait_seconds: float | None = None  # ours: waited in its rate budget (None: not reported)
 
     @property
     def documents_per_second(self) -> float:
@@ -49,11 +54,11 @@ class Target:
 
     database_url: str  # postgresql+psycopg2://...
     async_url: str  # postgresql+asyncpg://..., for LlamaIndex's async engine
-    home: Path
+    home: Path  # ours' INGEST_HOME
     openai_url: str
 
 
-def measure_process(argv: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+def measure_process(argv: list[str], env: dict[str, str], exit_codes: tuple[int, ...] = (0,)) -> tuple[str, float, float]:
     """(stdout, seconds, peak RSS in MB) of a child; wait4 gives that child's rusage, whose maxrss is
     the largest of the child's and those of the descendants it waited for (Linux): the peak of any
     one process, not a sum (forked workers share the parent's pages until they write them)."""
@@ -65,73 +70,45 @@ def measure_process(argv: list[str], env: dict[str, str]) -> tuple[str, float, f
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if child.returncode not in (0, 1):  # ours exits 1 when a document failed, which is reported
-        raise RuntimeError(f"{argv[2]} exited with {child.returncode}:\n{stderr[-3000:]}")
+    if child.returncode not in exit_codes or not stdout.strip():  # both systems print what they did
+        silent = "" if stdout.strip() else ", printing nothing"
+        raise RuntimeError(f"{argv[2]} exited with {child.returncode}{silent}:\n{stderr[-3000:]}")
     return stdout, seconds, usage.ru_maxrss / 1024
 
 
-def run_ours(corpus: Path, target: Target) -> Measurement:
-    """`ingest-pipeline ingest CORPUS --json`, exactly as a user runs it, on the target database."""
+def ours_environment(target: Target) -> dict[str, str]:
+    """What a user's shell gives `ingest-pipeline ingest`: our defaults (no INGEST_OPENAI_RPM/TPM, so the rate
+    budget learns the account's limits from the API), none of the caller's INGEST_*/DAGSTER_* settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INGEST_", "DAGSTER_"))}
     env.update({
         "INGEST_HOME": str(target.home), "INGEST_DATABASE_URL": target.database_url,
         "INGEST_EMBEDDER": "openai", "OPENAI_BASE_URL": target.openai_url, "OPENAI_API_KEY": "sk-benchmark",
-        # LlamaIndex has no rate budget; the simulator enforces no limit: neither side waits.
-        "INGEST_OPENAI_RPM": "1000000", "INGEST_OPENAI_TPM": "1000000000",
         "INGEST_CHUNK_TOKENS": str(CHUNK_TOKENS), "INGEST_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
     })
+    return env
+
+
+def run_ours(corpus: Path, target: Target) -> Measurement:
+    """`ingest-pipeline ingest CORPUS --json`, exactly as a user runs it, on the target database."""
+    env = ours_environment(target)
     started = time.time()
-    stdout, seconds, rss = measure_process(
-        [sys.executable, "-m", "ingest_pipeline.cli.main", "ingest", str(corpus), "--json"], env)
+    stdout, seconds, rss = measure_process(  # ours exits 1 when a document failed, which is reported
+        [sys.executable, "-m", "ingest_pipeline.cli.main", "ingest", str(corpus), "--json"], env, (0, 1))
     rows = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-    stages = step_seconds(target.home / "dagster", started, {k: v for k, v in env.items() if k.startswith("INGEST_")})
+    settings = {key: value for key, value in env.items() if key.startswith("INGEST_")}
+    stages, waited = ours_run_figures(target.home / "dagster", started, settings, [row["id"] for row in rows])
     stages = {STARTUP_STAGE: max(0.0, seconds - sum(stages.values())), **stages}
     return Measurement(OURS, seconds, rss, documents=len(rows), chunks=sum(row["chunks"] or 0 for row in rows),
-                       stages=stages, statuses=dict(Counter(row["status"] for row in rows)))
+                       stages=stages, statuses=dict(Counter(row["status"] for row in rows)), budget_wait_seconds=waited)
 
 
 def run_llamaindex(corpus: Path, target: Target) -> Measurement:
+    """The worker's `IngestionPipeline` run, timed from outside as ours is; its own clock only splits the stages."""
     stdout, seconds, rss = measure_process([
-        sys.executable, "-m", "benchmarks.llamaindex_worker", "--corpus", str(corpus), "--state", str(target.home),
+        sys.executable, "-m", "benchmarks.llamaindex_worker", "--corpus", str(corpus),
         "--database-url", target.database_url, "--async-url", target.async_url, "--openai-url", target.openai_url,
         "--chunk-tokens", str(CHUNK_TOKENS), "--overlap-tokens", str(CHUNK_OVERLAP),
     ], dict(os.environ))
     report = json.loads(stdout.strip().splitlines()[-1])
     stages = {"interpreter start": max(0.0, seconds - report["seconds"]), **report["stages"]}
     return Measurement(THEIRS, seconds, rss, documents=report["documents"], chunks=report["chunks"], stages=stages)
-
-
-def step_seconds(dagster_home: Path, since: float, settings: dict[str, str]) -> dict[str, float]:
-    """Seconds per step (asset) of the runs made since `since`, from Dagster's step events.
-
-    `settings` (the run's INGEST_* variables) are in the environment while the instance is read,
-    for an instance configuration that finds its storage through them.
-    """
-    import dagster as dg
-
-    if not (dagster_home / "dagster.yaml").exists():
-        return {}  # nothing to do, so no run: a re-ingest of unchanged files
-    wanted = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
-    totals: dict[str, float] = {}
-    saved = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        _add_step_seconds(dg, dagster_home, since, totals, wanted)
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
-    return totals
-
-
-def _add_step_seconds(dg, dagster_home: Path, since: float, totals: dict[str, float], wanted: set) -> None:
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        for run in instance.get_runs():
-            if run.status.value == "NOT_STARTED" or instance.get_run_record_by_id(run.run_id).create_timestamp.timestamp() < since:
-                continue
-            starts: dict[str, float] = {}
-            for entry in instance.all_logs(run.run_id, of_type=wanted):
-                event = entry.dagster_event
-                if event.event_type is dg.DagsterEventType.STEP_START:
-                    starts.setdefault(event.step_key, entry.timestamp)
-                elif event.step_key in starts:
-                    totals[event.step_key] = totals.get(event.step_key, 0.0) + entry.timestamp - starts.pop(event.step_key)
