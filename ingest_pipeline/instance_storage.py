@@ -15,6 +15,8 @@ SCHEMA = "dagster"
 # (SQLite commits, and fsyncs, each one: ~10 ms apiece).
 EVENT_BATCH_SIZE = "1000"
 POOL_RECYCLE_SECONDS, MAX_OVERFLOW = 3600, 4
+# Any fixed number: processes creating the schema at once take turns on it.
+_SCHEMA_LOCK = 7_420_002
 
 
 class PipelineDatabaseStorage(DagsterPostgresStorage):
@@ -29,6 +31,9 @@ class PipelineDatabaseStorage(DagsterPostgresStorage):
         settings = Settings.from_env()
         engine = get_engine(settings.database_url, settings.home)
         with engine.begin() as conn:
+            # IF NOT EXISTS is no guard against a concurrent CREATE: two CLIs starting on one new database
+            # both pass the check, and the second fails on pg_namespace's unique index.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
         url = engine.url.render_as_string(hide_password=False)
         url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{SCHEMA}"

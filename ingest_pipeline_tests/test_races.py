@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
+from ingest_pipeline import instance_storage
 from ingest_pipeline.application import Application
+from ingest_pipeline.database.engine import get_engine
 from ingest_pipeline.lifecycle import delete_document
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.store_invariants import violations
 from ingest_pipeline_tests.pipeline_runs import register
+from ingest_pipeline_tests.scratch_postgres import scratch_database
 from ingest_pipeline_tests.subprocess_runs import corpus, ingest, waiting_on
 
 
@@ -57,3 +60,37 @@ def test_a_delete_while_a_run_embeds_leaves_no_rows_of_the_deleted_document(envi
         assert _count(engine, f"SELECT count(*) FROM {table} WHERE {column} = :id", id=victim) == 0, table
     assert _count(engine, "SELECT count(*) FROM documents WHERE status = 'embedded'") == 3
     assert violations(engine) == {}
+
+
+def _lock_waiters(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
+
+
+def test_a_cli_starting_while_another_creates_the_dagster_schema_waits_for_it(database_url, tmp_path, monkeypatch):
+    """Two CLIs on one new database: the second must not fail on the first's uncommitted CREATE SCHEMA."""
+    with scratch_database(database_url, "schema_race") as url:
+        monkeypatch.setenv("INGEST_DATABASE_URL", url)
+        monkeypatch.setenv("INGEST_HOME", str(tmp_path / "home"))
+        engine = create_engine(url)
+        failures: list[BaseException] = []
+        with engine.connect() as first:
+            transaction = first.begin()  # the other CLI, half-way through creating the schema
+            first.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": instance_storage._SCHEMA_LOCK})
+            first.execute(text(f"CREATE SCHEMA {instance_storage.SCHEMA}"))
+            second = threading.Thread(target=_create_storage, args=(failures,))
+            second.start()
+            while not _lock_waiters(engine):
+                assert second.is_alive(), failures
+            transaction.commit()
+        second.join(timeout=120)
+        engine.dispose()
+        get_engine(url, tmp_path / "home").dispose()
+    assert not second.is_alive() and failures == []
+
+
+def _create_storage(failures: list[BaseException]) -> None:
+    try:
+        instance_storage.PipelineDatabaseStorage.from_config_value(None, {})
+    except BaseException as error:  # reported to the test's thread
+        failures.append(error)
