@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from sqlalchemy import Connection, Engine, text
 
 from ingest_pipeline.token_bucket import KINDS, Bucket, advertised
 
-# Never sleep longer than this at once, so a wait re-reads the shared state (a pause, a learned limit).
+# Never sleep longer than this at once, so a wait re-reads the shared state (a pause, a limit another
+# process learned). A change made in this process wakes its waiters at once.
 MAX_WAIT_SECONDS = 5.0
 
 
@@ -47,16 +49,17 @@ class PostgresRateBudget:
     name: str
     provisional: Limits
     ceilings: Limits = Limits()
-    sleep: Callable[[float], None] = time.sleep
+    # None: wait until the time is up or this process's responses change the limits (tests pass their own).
+    sleep: Callable[[float], None] | None = None
+    _changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def acquire(self, tokens: int) -> float:
         """Block until one request of `tokens` fits both buckets; returns the seconds waited."""
-        waited = 0.0
+        started = None
         while (wait := self._try_reserve(tokens)) > 0:
-            pause = min(wait, MAX_WAIT_SECONDS)
-            self.sleep(pause)
-            waited += pause
-        return waited
+            started = started or time.monotonic()
+            (self.sleep or self._until_changed)(min(wait, MAX_WAIT_SECONDS))
+        return 0.0 if started is None else time.monotonic() - started
 
     def pause(self, seconds: float) -> None:
         """Stop every user of this budget for `seconds` (the provider said so)."""
@@ -65,6 +68,7 @@ class PostgresRateBudget:
             conn.execute(text(
                 "UPDATE rate_budgets SET paused_until = greatest(coalesce(paused_until, now()), "
                 "now() + make_interval(secs => :s)) WHERE name = :name"), {"s": seconds, "name": self.name})
+        self._notify()
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the limits a response advertises and never hold more than the provider says is left."""
@@ -77,12 +81,22 @@ class PostgresRateBudget:
             buckets = {kind: state.buckets[kind].resized(self._capacity(learned, kind))
                        .reconciled(said[kind].server_level()) for kind in KINDS}
             self._store(conn, learned, buckets)
+        if learned != state.learned:
+            self._notify()  # requests waiting on the provisional limits may go now
 
     def limits(self) -> Limits:
         """The capacities in force now: learned (or provisional) limits under the ceilings."""
         with self.engine.begin() as conn:
             state = self._locked_state(conn)
         return Limits(*(int(state.buckets[kind].capacity) for kind in KINDS))
+
+    def _until_changed(self, seconds: float) -> None:
+        with self._changed:
+            self._changed.wait(seconds)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def _try_reserve(self, tokens: int) -> float:
         with self.engine.begin() as conn:

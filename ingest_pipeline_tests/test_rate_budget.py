@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import create_engine
 
@@ -87,3 +89,17 @@ def test_headers_without_rate_limits_change_nothing(engine):
     budget = _budget(engine, Limits(5, 100))
     budget.observe({"content-type": "application/json"})
     assert budget.limits() == Limits(5, 100)
+
+
+def test_a_request_waiting_on_the_provisional_limits_goes_as_soon_as_an_answer_raises_them(engine):
+    budget = PostgresRateBudget(engine, "openai:test", Limits(3000, 60_000))
+    budget.acquire(60_000)  # the provisional bucket is empty: the next request is a minute away
+    sleeping, done = threading.Event(), threading.Event()
+    budget.sleep = lambda seconds: (sleeping.set(), budget._until_changed(seconds))
+    waiter = threading.Thread(target=lambda: (budget.acquire(30_000), done.set()))
+    waiter.start()
+    assert sleeping.wait(30)
+    budget.observe(_headers("tokens", 10_000_000, 9_940_000))
+    # Well within the wait slice it was sleeping: the answer woke it, it did not poll its way there.
+    assert done.wait(MAX_WAIT_SECONDS / 2)
+    waiter.join()
