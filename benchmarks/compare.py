@@ -2,7 +2,7 @@
 
 Each repetition, each system in a process of its own (order alternating): `cold`, corpus A into a fresh
 database; `warm`, a disjoint corpus B into that same database right after; `limited`, corpus A into a
-fresh database while the simulator enforces 1,000,000 TPM and 3,000 RPM. Ours runs with its defaults
+fresh database while the simulator enforces OpenAI's lowest paid tier (`simulated_limits`). Ours runs with its defaults
 (no INGEST_OPENAI_RPM/TPM); LlamaIndex runs as its documentation shows (no docstore, no ANN index).
 
 Usage: python3 -m benchmarks.compare [--documents 300] [--repeat 3] [--pdf-pages 500] [--scale 100,500,1000,2000]

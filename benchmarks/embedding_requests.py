@@ -17,15 +17,17 @@ from benchmarks.corpus import gather
 from ingest_pipeline.application import Application
 from ingest_pipeline.batching import minimum_requests
 from ingest_pipeline.cli.ingest_command import register_paths
+from ingest_pipeline.providers import OPENAI
 from ingest_pipeline.runs import launch_ingest
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.simulators.openai_api import running_simulator
 from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
+from ingest_pipeline.statuses import SETTLED
 
 
 def ingest(app: Application, folder: Path) -> None:
     ids, _ = register_paths(app, [folder])
-    pending = [doc.id for doc, _ in app.documents(ids) if doc.status.value not in ("embedded", "failed", "duplicate")]
+    pending = [doc.id for doc, _ in app.documents(ids) if doc.status not in SETTLED]
     if pending:
         launch_ingest(app.settings.dagster_home, pending, app.resources)
 
@@ -55,7 +57,7 @@ def main() -> None:
     gather(folder, args.documents)
     config = SimulatorConfig()
     with running_simulator(config) as base_url:
-        env = {"INGEST_HOME": str(work / "home"), "INGEST_EMBEDDER": "openai", "OPENAI_BASE_URL": base_url,
+        env = {"INGEST_HOME": str(work / "home"), "INGEST_EMBEDDER": OPENAI, "OPENAI_BASE_URL": base_url,
                "OPENAI_API_KEY": "sk-benchmark", "INGEST_OPENAI_TPM": "100000000"}
         app = Application(Settings.from_env(env))
         ingest(app, folder)

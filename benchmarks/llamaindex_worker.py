@@ -29,9 +29,9 @@ TABLE = "bench"
 def build_pipeline(args) -> IngestionPipeline:
     # LlamaIndex's default tokenizer is cl100k_base too, as ours, from a file it ships (no download).
     splitter = SentenceSplitter(chunk_size=args.chunk_tokens, chunk_overlap=args.overlap_tokens)
-    embedder = OpenAIEmbedding(model="text-embedding-3-small", api_base=args.openai_url, api_key="sk-benchmark")
+    embedder = OpenAIEmbedding(model=args.model, api_base=args.openai_url, api_key="sk-benchmark")
     store = PGVectorStore.from_params(connection_string=args.database_url, async_connection_string=args.async_url,
-                                      table_name=TABLE, embed_dim=1536)
+                                      table_name=TABLE, embed_dim=args.dimensions)
     return IngestionPipeline(transformations=[splitter, embedder], vector_store=store)
 
 
@@ -41,8 +41,11 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--async-url", required=True)
     parser.add_argument("--openai-url", required=True)
-    parser.add_argument("--chunk-tokens", type=int, default=512)
-    parser.add_argument("--overlap-tokens", type=int, default=64)
+    # Ours, passed by benchmarks.systems (this process imports nothing of ours: its start-up is measured).
+    parser.add_argument("--chunk-tokens", type=int, required=True)
+    parser.add_argument("--overlap-tokens", type=int, required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dimensions", type=int, required=True)
     args = parser.parse_args()
     imported = time.monotonic()
     pipeline = build_pipeline(args)

@@ -2,9 +2,9 @@
 
 (a) two `ingest-pipeline ingest` processes on two disjoint corpora, with our defaults, each with its own
 INGEST_HOME but one database (so one shared rate budget), started at the same moment against a simulator
-enforcing 1,000,000 TPM / 3,000 RPM; the database is set up beforehand by one untimed one-file ingest,
+enforcing OpenAI's lowest paid tier (`simulated_limits`); the database is set up beforehand by one untimed one-file ingest,
 as a team's shared database would be. (b) one ingest with no limit until the simulator has answered its
-first embedding request, then 1,000,000 TPM; the budget's row shows what it learned. (c) ours cold at a
+first embedding request, then that tier's TPM; the budget's row shows what it learned. (c) ours cold at a
 simulated latency of 0 and 0.2 s per request. Prints each figure as measured, then a Markdown table;
 nothing is asserted.
 

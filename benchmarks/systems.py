@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.dagster_figures import ours_run_figures
+from ingest_pipeline.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
+from ingest_pipeline.embedding_models import DEFAULT_OPENAI_MODEL, openai_model
+from ingest_pipeline.providers import OPENAI
 
 OURS, THEIRS = "ours", "LlamaIndex"
 SLUG = {OURS: "ours", THEIRS: "llamaindex"}  # in database and folder names
 STARTUP_STAGE = "start-up, register, Dagster set-up"
-CHUNK_TOKENS, CHUNK_OVERLAP = 512, 64
+CHUNK_TOKENS, CHUNK_OVERLAP = DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
 
 
 @dataclass
@@ -82,7 +85,7 @@ def ours_environment(target: Target) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INGEST_", "DAGSTER_"))}
     env.update({
         "INGEST_HOME": str(target.home), "INGEST_DATABASE_URL": target.database_url,
-        "INGEST_EMBEDDER": "openai", "OPENAI_BASE_URL": target.openai_url, "OPENAI_API_KEY": "sk-benchmark",
+        "INGEST_EMBEDDER": OPENAI, "OPENAI_BASE_URL": target.openai_url, "OPENAI_API_KEY": "sk-benchmark",
         "INGEST_CHUNK_TOKENS": str(CHUNK_TOKENS), "INGEST_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
     })
     return env
@@ -108,6 +111,7 @@ def run_llamaindex(corpus: Path, target: Target) -> Measurement:
         sys.executable, "-m", "benchmarks.llamaindex_worker", "--corpus", str(corpus),
         "--database-url", target.database_url, "--async-url", target.async_url, "--openai-url", target.openai_url,
         "--chunk-tokens", str(CHUNK_TOKENS), "--overlap-tokens", str(CHUNK_OVERLAP),
+        "--model", DEFAULT_OPENAI_MODEL, "--dimensions", str(openai_model(DEFAULT_OPENAI_MODEL).default_dimensions),
     ], dict(os.environ))
     report = json.loads(stdout.strip().splitlines()[-1])
     stages = {"interpreter start": max(0.0, seconds - report["seconds"]), **report["stages"]}

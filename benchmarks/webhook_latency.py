@@ -20,7 +20,7 @@ from ingest_pipeline.api.app import create_app
 from ingest_pipeline.application import Application
 from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.webhook_events import sign
+from ingest_pipeline.webhook_events import WEBHOOK_PATH, sign
 
 SECRET = "whsec-benchmark"
 
@@ -29,7 +29,7 @@ def send(client: httpx.Client, url: str) -> float:
     body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "event_type": "parse.success",
                        "timestamp": time.time(), "data": {"id": "job_x", "job_id": "job_x"}}).encode()
     started = time.perf_counter()
-    response = client.post(f"{url}/webhooks/llamaparse", content=body,
+    response = client.post(url + WEBHOOK_PATH, content=body,
                            headers={"Content-Type": "application/json", "LC-Signature": sign(SECRET, body)})
     elapsed = time.perf_counter() - started
     response.raise_for_status()

@@ -14,7 +14,7 @@ from ingest_pipeline.resources.embedder import EmbedderResource
 from ingest_pipeline.resources.wiring import build_resources
 from ingest_pipeline.search import Hit, nearest_chunks
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.statuses import SETTLED  # noqa: F401  (still imported from here by ingest_command and a test)
 from ingest_pipeline.storage import ContentStore
 
 
@@ -69,6 +69,3 @@ class Application:
                                       f"{space.dimensions} yet: ingest some documents first")
             return nearest_chunks(conn, set_id, space.dimensions, self.embedder.embed([query])[0], k)
 
-
-# Statuses a document can rest in; anything else means a run still owes it work.
-SETTLED = (DocumentStatus.EMBEDDED, DocumentStatus.FAILED, DocumentStatus.DUPLICATE)

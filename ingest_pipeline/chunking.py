@@ -11,6 +11,7 @@ from ingest_pipeline.embedding_models import MAX_TOKENS_PER_INPUT
 from ingest_pipeline.tokens import CHARS_PER_TOKEN_CEILING, MAX_TOKENS_PER_CHARACTER
 from ingest_pipeline.tokens import count_tokens, split_within, suffix_within
 
+# Chunk size and overlap unless INGEST_CHUNK_TOKENS and INGEST_CHUNK_OVERLAP say otherwise.
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_OVERLAP_TOKENS = 64
 # A heading starts a new chunk unless the open chunk is still under this share of max_tokens.

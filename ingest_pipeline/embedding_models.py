@@ -21,15 +21,15 @@ class OpenAIModel:
     usd_per_million_tokens: float
 
 
+DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
 OPENAI_MODELS = {
     model.name: model
     for model in (
-        OpenAIModel("text-embedding-3-small", 1536, True, 0.02),
+        OpenAIModel(DEFAULT_OPENAI_MODEL, 1536, True, 0.02),
         OpenAIModel("text-embedding-3-large", 3072, True, 0.13),
         OpenAIModel("text-embedding-ada-002", 1536, False, 0.10),
     )
 }
-DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
 
 
 def openai_model(name: str) -> OpenAIModel:

@@ -7,6 +7,8 @@ import math
 import re
 from collections import Counter
 
+# Vector length unless INGEST_EMBEDDING_DIMENSIONS says otherwise.
+HASHING_DEFAULT_DIMENSIONS = 512
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

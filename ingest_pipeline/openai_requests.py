@@ -20,6 +20,8 @@ TRANSIENT_ERRORS = (openai.RateLimitError, openai.InternalServerError, openai.AP
                     openai.ConflictError)
 # The configuration is wrong: retrying would only burn the budget.
 CONFIGURATION_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+# Attempts of one request before the step's own retry takes over (see assets/policies.py).
+MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 
@@ -33,14 +35,24 @@ class Usage:
     requests: int = 0
     input_tokens: int = 0
     retries: int = 0
-    # Seconds requests waited for the shared rate budget: the price of the account's limit.
-    budget_wait_seconds: float = 0.0
+    # When requests waited for the shared rate budget (monotonic start, end): the account limit's price.
+    budget_waits: list[tuple[float, float]] = field(default_factory=list)
 
     def add(self, other: "Usage") -> None:
         self.requests += other.requests
         self.input_tokens += other.input_tokens
         self.retries += other.retries
-        self.budget_wait_seconds += other.budget_wait_seconds
+        self.budget_waits += other.budget_waits
+
+    @property
+    def budget_wait_seconds(self) -> float:
+        """Wall-clock seconds during which at least one request waited: requests wait side by side,
+        so their waits overlap, and adding them up would overstate what the limit cost."""
+        total, reached = 0.0, float("-inf")
+        for start, end in sorted(self.budget_waits):
+            total += max(0.0, end - max(start, reached))
+            reached = max(reached, end)
+        return total
 
 
 @dataclass
@@ -58,7 +70,7 @@ class EmbeddingRequester:
     model: str
     dimensions: int | None
     budget: PostgresRateBudget | None
-    max_attempts: int = 6
+    max_attempts: int = MAX_ATTEMPTS
     sleep: Callable[[float], None] = time.sleep
     breaker: CircuitBreaker | None = None
 
@@ -83,7 +95,9 @@ class EmbeddingRequester:
             if self.breaker:
                 self.breaker.check()  # an open circuit stops the retries: the work waits instead
             if self.budget:
-                usage.budget_wait_seconds += self.budget.acquire(sum(token_counts))
+                asked = time.monotonic()
+                if waited := self.budget.acquire(sum(token_counts)):
+                    usage.budget_waits.append((asked, asked + waited))
             try:
                 vectors = self._call(texts, usage)
             except CONFIGURATION_ERRORS as error:

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import parse_jobs, webhook_log
 from ingest_pipeline.parse_job_status import EXPIRED, TERMINAL, status_for_event
+from ingest_pipeline.providers import LLAMAPARSE
 from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound
-from ingest_pipeline.webhook_events import LLAMAPARSE
 
 EVENTS_PER_TICK = 1000
 # Each poll is one API call: a tick polls at most this many silent jobs, oldest first.

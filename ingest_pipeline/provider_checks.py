@@ -5,6 +5,7 @@ from __future__ import annotations
 import openai
 
 from ingest_pipeline.log_redaction import redact
+from ingest_pipeline.providers import EMBEDDERS, HASHING, LLAMAPARSE, LOCAL, OPENAI, PARSERS
 from ingest_pipeline.resources.llamaparse import DEFAULT_BASE_URL as LLAMA_CLOUD_URL
 from ingest_pipeline.settings import Settings
 
@@ -18,10 +19,10 @@ Verdict = tuple[bool, str]
 
 
 def parser_check(settings: Settings, timeout: float) -> Verdict:
-    if settings.parser == "local":
+    if settings.parser == LOCAL:
         return True, "local parser (offline: nothing to reach)"
-    if settings.parser != "llamaparse":
-        return False, f"INGEST_PARSER={settings.parser!r} is not a parser (local or llamaparse)"
+    if settings.parser != LLAMAPARSE:
+        return False, f"INGEST_PARSER={settings.parser!r} is not a parser ({' or '.join(PARSERS)})"
     if not settings.llama_cloud_api_key:
         return False, "llamaparse: LLAMA_CLOUD_API_KEY is not set"
     if settings.public_url and not settings.webhook_secret:
@@ -30,10 +31,10 @@ def parser_check(settings: Settings, timeout: float) -> Verdict:
 
 
 def embedder_check(settings: Settings, timeout: float) -> Verdict:
-    if settings.embedder == "hashing":
+    if settings.embedder == HASHING:
         return True, "hashing embedder (offline: nothing to reach)"
-    if settings.embedder != "openai":
-        return False, f"INGEST_EMBEDDER={settings.embedder!r} is not an embedder (hashing or openai)"
+    if settings.embedder != OPENAI:
+        return False, f"INGEST_EMBEDDER={settings.embedder!r} is not an embedder ({' or '.join(EMBEDDERS)})"
     if not settings.openai_api_key:
         return False, "openai: OPENAI_API_KEY is not set"
     return _openai_probe(settings, timeout)

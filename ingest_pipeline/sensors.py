@@ -8,6 +8,7 @@ import dagster as dg
 
 from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION, documents_partitions
 from ingest_pipeline.catalog import documents
+from ingest_pipeline.circuit_breaker import open_circuits
 from ingest_pipeline.inbox import InboxResource
 from ingest_pipeline.log_format import run_logger_config
 from ingest_pipeline.parse_tracking import track
@@ -40,7 +41,8 @@ def uploads_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
                        parser: ParserResource) -> dg.SensorResult:
         after = int(context.cursor or 0)
         with database.engine.begin() as conn:
-            resumed = documents.resume_paused(conn)  # their provider answers again (or may): a new try
+            paused = [circuit.provider for circuit in open_circuits(conn)]
+            resumed = documents.resume_paused(conn, paused)  # their provider answers again (or may): a new try
         if resumed:
             context.log.info(f"{len(resumed)} document(s) paused for a provider are queued again")
         with database.engine.begin() as conn:

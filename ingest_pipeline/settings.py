@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from ingest_pipeline.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
+from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, MAX_COOLDOWN_SECONDS
+from ingest_pipeline.embedding_models import DEFAULT_OPENAI_MODEL
+from ingest_pipeline.extraction.limits import MAX_PAGES, MAX_PARSE_SECONDS, MAX_UPLOAD_MB, MEGABYTE
+from ingest_pipeline.hashing_vectors import HASHING_DEFAULT_DIMENSIONS
+from ingest_pipeline.providers import HASHING, LLAMAPARSE, LOCAL, OPENAI
+
+_CEILING = "Ceiling on {} per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -22,11 +31,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_INBOX", "", "Inbox folder watched by `inbox_sensor`. Empty: INGEST_HOME/inbox."),
     Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads, inbox and parse completion)."),
     Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
-    Variable("INGEST_MAX_UPLOAD_MB", "100", "Largest document: refused while streaming by the API, set aside by the inbox, failed at parse otherwise."),
+    Variable("INGEST_MAX_UPLOAD_MB", str(MAX_UPLOAD_MB), "Largest document: refused while streaming by the API, set aside by the inbox, failed at parse otherwise."),
     Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
-    Variable("INGEST_PARSER", "local", "Parser: `local` (offline: PDF, HTML, Markdown, text, DOCX) or `llamaparse`."),
-    Variable("LLAMA_CLOUD_API_KEY", "", "LlamaCloud API key (with `llamaparse`); read by Dagster as an EnvVar."),
+    Variable("INGEST_PARSER", LOCAL, f"Parser: `{LOCAL}` (offline: PDF, HTML, Markdown, text, DOCX) or `{LLAMAPARSE}`."),
+    Variable("LLAMA_CLOUD_API_KEY", "", f"LlamaCloud API key (with `{LLAMAPARSE}`); read by Dagster as an EnvVar."),
     Variable("LLAMA_CLOUD_BASE_URL", "", "LlamaCloud API root, e.g. a simulator's `http://127.0.0.1:8200`. Empty: api.cloud.llamaindex.ai."),
     Variable("INGEST_LLAMAPARSE_TIER", "cost_effective", "LlamaParse tier: `fast`, `cost_effective`, `agentic` or `agentic_plus`."),
     Variable("INGEST_LLAMAPARSE_VERSION", "latest", "LlamaParse parser version."),
@@ -34,20 +43,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_PARSE_POLL_AFTER", "120", "Seconds without news before a parse job is polled through the API."),
     Variable("INGEST_PARSE_STUCK_AFTER", "1800", "Seconds after which an unfinished parse job is submitted again."),
     Variable("INGEST_PARSE_MAX_SUBMISSIONS", "3", "Submissions of one file before it is failed as never finishing."),
-    Variable("INGEST_EMBEDDER", "hashing", "Embedder: `hashing` (offline, lexical feature hashing, not semantic) or `openai`."),
-    Variable("INGEST_EMBEDDING_MODEL", "text-embedding-3-small", "OpenAI embedding model (with `openai`)."),
-    Variable("INGEST_EMBEDDING_DIMENSIONS", "", "Vector dimensions. Empty: the embedder's default (hashing: 512; OpenAI: the model's)."),
-    Variable("OPENAI_API_KEY", "", "OpenAI API key (with `openai`); read by Dagster as an EnvVar, never shown in the UI."),
+    Variable("INGEST_EMBEDDER", HASHING, f"Embedder: `{HASHING}` (offline, lexical feature hashing, not semantic) or `{OPENAI}`."),
+    Variable("INGEST_EMBEDDING_MODEL", DEFAULT_OPENAI_MODEL, f"OpenAI embedding model (with `{OPENAI}`)."),
+    Variable("INGEST_EMBEDDING_DIMENSIONS", "", f"Vector dimensions. Empty: the embedder's default ({HASHING}: {HASHING_DEFAULT_DIMENSIONS}; OpenAI: the model's)."),
+    Variable("OPENAI_API_KEY", "", f"OpenAI API key (with `{OPENAI}`); read by Dagster as an EnvVar, never shown in the UI."),
     Variable("OPENAI_BASE_URL", "", "OpenAI API base URL, e.g. a simulator's `http://127.0.0.1:8100/v1`. Empty: api.openai.com."),
-    Variable("INGEST_OPENAI_RPM", "", "Ceiling on requests per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."),
-    Variable("INGEST_OPENAI_TPM", "", "Ceiling on tokens per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."),
+    Variable("INGEST_OPENAI_RPM", "", _CEILING.format("requests")),
+    Variable("INGEST_OPENAI_TPM", "", _CEILING.format("tokens")),
     Variable("INGEST_OPENAI_USD_PER_MILLION", "", "Price per million tokens for cost estimates. Empty: the model's list price."),
-    Variable("INGEST_CIRCUIT_FAILURES", "20", "Consecutive failed requests to a provider before new work for it pauses."),
-    Variable("INGEST_CIRCUIT_COOLDOWN", "30", "Seconds of the first pause; each failed try after it doubles it (at most 600)."),
-    Variable("INGEST_CHUNK_TOKENS", "512", "Largest chunk, in cl100k_base tokens."),
-    Variable("INGEST_CHUNK_OVERLAP", "64", "Tokens of the previous chunk repeated at the start of the next."),
-    Variable("INGEST_MAX_PAGES", "5000", "Pages a document may have before it is rejected."),
-    Variable("INGEST_MAX_PARSE_SECONDS", "300", "Seconds one document's local text extraction may take (checked between pages) before it fails."),
+    Variable("INGEST_CIRCUIT_FAILURES", str(FAILURE_THRESHOLD), "Consecutive failed requests to a provider before new work for it pauses."),
+    Variable("INGEST_CIRCUIT_COOLDOWN", str(COOLDOWN_SECONDS), f"Seconds of the first pause; each failed try after it doubles it (at most {MAX_COOLDOWN_SECONDS})."),
+    Variable("INGEST_CHUNK_TOKENS", str(DEFAULT_MAX_TOKENS), "Largest chunk, in cl100k_base tokens."),
+    Variable("INGEST_CHUNK_OVERLAP", str(DEFAULT_OVERLAP_TOKENS), "Tokens of the previous chunk repeated at the start of the next."),
+    Variable("INGEST_MAX_PAGES", str(MAX_PAGES), "Pages a document may have before it is rejected."),
+    Variable("INGEST_MAX_PARSE_SECONDS", str(MAX_PARSE_SECONDS), "Seconds one document's local text extraction may take (checked between pages) before it fails."),
 )
 _DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
@@ -130,7 +139,7 @@ class Settings:
 
     @property
     def max_file_bytes(self) -> int:
-        return self.max_upload_mb * 1024 * 1024
+        return self.max_upload_mb * MEGABYTE
 
 
 def _path_or(value: str, default: Path) -> Path:

@@ -38,6 +38,8 @@ STAGE_OUTPUT: dict[Stage, DocumentStatus] = {
 }
 PROGRESS: tuple[DocumentStatus, ...] = tuple(STAGE_OUTPUT.values())
 STAGES: tuple[Stage, ...] = tuple(STAGE_OUTPUT)
+# Statuses a document can rest in; anything else means a run still owes it work.
+SETTLED = (DocumentStatus.EMBEDDED, DocumentStatus.FAILED, DocumentStatus.DUPLICATE)
 
 
 def stage_input_status(stage: Stage) -> DocumentStatus | None:

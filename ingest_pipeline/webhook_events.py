@@ -7,9 +7,9 @@ import hmac
 import json
 from dataclasses import dataclass
 
+# Where our API receives them: the route, and the URL given to LlamaParse with each job.
+WEBHOOK_PATH = "/webhooks/llamaparse"
 SIGNATURE_HEADER = "LC-Signature"
-# The `source` recorded with LlamaParse's events.
-LLAMAPARSE = "llamaparse"
 _SIGNATURE_PREFIX = "sha256="
 
 

@@ -11,12 +11,13 @@ from ingest_pipeline.api.context import ApiContext, require_token
 from ingest_pipeline.api.request_log import RequestLog
 from ingest_pipeline.api.schemas import Problem
 from ingest_pipeline.application import Application
+from ingest_pipeline.extraction import ExtractionLimits
 from ingest_pipeline.log_redaction import register_settings_secrets
 
 if TYPE_CHECKING:
     import dagster as dg
 
-DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = ExtractionLimits().max_file_bytes
 
 
 def create_app(app: Application, api_token: str | None = None,

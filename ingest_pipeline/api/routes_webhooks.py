@@ -1,4 +1,4 @@
-"""POST /webhooks/llamaparse: verify the signature, record the event once, answer fast."""
+"""LlamaParse's webhook deliveries (POST to `WEBHOOK_PATH`): verify the signature, record the event once, answer fast."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pydantic import BaseModel
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.api.request_log import annotate
 from ingest_pipeline.catalog import webhook_log
-from ingest_pipeline.webhook_events import LLAMAPARSE, SIGNATURE_HEADER, InvalidEvent, parse_event, signature_is_valid
+from ingest_pipeline.providers import LLAMAPARSE
+from ingest_pipeline.webhook_events import (
+    SIGNATURE_HEADER, WEBHOOK_PATH, InvalidEvent, parse_event, signature_is_valid,
+)
 
 router = APIRouter(tags=["webhooks"])
 
@@ -19,7 +22,7 @@ class WebhookReceipt(BaseModel):
     recorded: bool
 
 
-@router.post("/webhooks/llamaparse", response_model=WebhookReceipt, status_code=status.HTTP_202_ACCEPTED,
+@router.post(WEBHOOK_PATH, response_model=WebhookReceipt, status_code=status.HTTP_202_ACCEPTED,
              responses={200: {"model": WebhookReceipt, "description": "Already recorded (a duplicate delivery)."},
                         400: {"description": "Not a webhook event."},
                         401: {"description": "Unsigned, or signed with another secret."}})

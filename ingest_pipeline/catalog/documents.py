@@ -8,7 +8,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, text
 
-from ingest_pipeline.statuses import DocumentStatus, Stage
+from ingest_pipeline.statuses import SETTLED, DocumentStatus, Stage
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def request_processing(conn: Connection, document_id: str) -> None:
 def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, int, str]]:
     """(id, intake_seq, sha256) of documents queued after `after` that still await processing
     (new, a new version, or re-driven back to an earlier stage)."""
-    settled = [str(DocumentStatus.EMBEDDED), str(DocumentStatus.FAILED), str(DocumentStatus.DUPLICATE)]
+    settled = [str(status) for status in SETTLED]
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INTAKE_LOCK})
     return [tuple(row) for row in conn.execute(text(
         "SELECT id, intake_seq, sha256 FROM documents WHERE intake_seq > :after AND status <> ALL(:settled) "
@@ -140,13 +140,13 @@ def queued_since(conn: Connection, after: int, limit: int) -> list[tuple[str, in
     ), {"after": after, "settled": settled, "limit": limit})]
 
 
-def resume_paused(conn: Connection) -> list[str]:
-    """Queue again the documents that wait for a provider whose circuit is no longer open."""
+def resume_paused(conn: Connection, still_paused: Sequence[str]) -> list[str]:
+    """Queue again the documents paused for a provider, but for those whose provider is in `still_paused`."""
     _hold_intake_lock(conn)
     return list(conn.execute(text(
         "UPDATE documents SET paused_for = NULL, reason = NULL, intake_seq = nextval('document_intake_seq') "
-        "WHERE paused_for IS NOT NULL AND paused_for NOT IN "
-        "(SELECT provider FROM provider_circuits WHERE open_until > now()) RETURNING id")).scalars())
+        "WHERE paused_for IS NOT NULL AND paused_for <> ALL(:still_paused) RETURNING id"),
+        {"still_paused": list(still_paused)}).scalars())
 
 
 def latest_intake_seq(conn: Connection) -> int:

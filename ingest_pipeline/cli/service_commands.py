@@ -28,7 +28,7 @@ def serve_api(args) -> int:
 
     app = Application.from_env()
     try:
-        serve(args.host, args.port, app.settings.api_token or None, app.settings.max_upload_mb * 1024 * 1024, app)
+        serve(args.host, args.port, app.settings.api_token or None, app.settings.max_file_bytes, app)
     except UnsafeBinding as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

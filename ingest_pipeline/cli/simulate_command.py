@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ingest_pipeline.providers import LLAMAPARSE, OPENAI
 from ingest_pipeline.simulators.llamaparse_faults import JOB_PROBABILITIES, REQUEST_PROBABILITIES, ParseFaultConfig
 from ingest_pipeline.simulators.openai_faults import FaultConfig
 from ingest_pipeline.simulators.openai_protocol import ApiError
@@ -43,11 +44,11 @@ _LLAMAPARSE_FAULT_FLAGS = tuple(
 def add_to(commands) -> None:
     simulate = commands.add_parser("simulate", help="Run a local simulator of an external API.")
     services = simulate.add_subparsers(dest="service", required=True)
-    openai = services.add_parser("openai", help="POST /v1/embeddings as OpenAI serves it, with fault injection; "
+    openai = services.add_parser(OPENAI, help="POST /v1/embeddings as OpenAI serves it, with fault injection; "
                                                 "GET /_stats, GET|POST /_faults, GET|POST /_limits.")
     _add_openai_arguments(openai)
     openai.set_defaults(handler=run_openai)
-    llamaparse = services.add_parser("llamaparse", help="The LlamaParse v2 parse API (upload, status, results) "
+    llamaparse = services.add_parser(LLAMAPARSE, help="The LlamaParse v2 parse API (upload, status, results) "
                                                         "with signed webhooks and fault injection.")
     _add_llamaparse_arguments(llamaparse)
     llamaparse.set_defaults(handler=run_llamaparse)
@@ -91,7 +92,7 @@ def run_openai(args: argparse.Namespace) -> int:
     from ingest_pipeline.simulators.openai_api import SimulatorConfig, serve
 
     faults = FaultConfig(**{field: getattr(args, field) for _, field, _, _ in _OPENAI_FAULT_FLAGS})
-    if not _valid("openai", faults):
+    if not _valid(OPENAI, faults):
         return 2
     serve(args.host, args.port, SimulatorConfig(api_key=args.api_key, rpm=args.rpm, tpm=args.tpm, faults=faults))
     return 0
@@ -105,7 +106,7 @@ def run_llamaparse(args: argparse.Namespace) -> int:
         retry_after_seconds=args.retry_after_seconds, webhook_delay_seconds=args.webhook_delay_seconds, seed=args.seed,
         **{name: getattr(args, name) for _, name, _ in _LLAMAPARSE_FAULT_FLAGS},
     )
-    if not _valid("llamaparse", faults):
+    if not _valid(LLAMAPARSE, faults):
         return 2
     serve(args.host, args.port, ParseSimulatorConfig(
         api_key=args.api_key, webhook_secret=args.webhook_secret, job_delay_seconds=args.job_delay, faults=faults,

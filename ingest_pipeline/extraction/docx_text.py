@@ -18,14 +18,13 @@ from lxml.etree import LxmlError
 
 from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.extraction.blocks import PARAGRAPH, join_blocks
-from ingest_pipeline.extraction.limits import ExtractionLimits
+from ingest_pipeline.extraction.limits import MEGABYTE, ExtractionLimits
 from ingest_pipeline.models import Page
 
 _HEADING_STYLE = re.compile(r"Heading ([1-9])")
 _LIST_STYLE = re.compile(r"List (?:Bullet|Number|Paragraph)(?: ([2-9]))?")
 # A small archive is harmless whatever its ratio; the ratio guards the larger ones.
-_RATIO_CHECK_FLOOR = 10 * 1024 * 1024
-_MEGABYTE = 1024 * 1024
+_RATIO_CHECK_FLOOR = 10 * MEGABYTE
 _MAX_LIST_LEVEL = 8
 # What python-docx, lxml and zipfile raise on a broken package (RuntimeError: an encrypted member).
 _DAMAGED = (
@@ -73,8 +72,8 @@ def check_archive(path: Path, limits: ExtractionLimits) -> None:
     compressed = max(1, sum(member.compress_size for member in members))
     if inflated > limits.max_uncompressed_bytes:
         raise DocumentRejected(
-            f"The Word file would expand to {inflated / _MEGABYTE:,.0f} MB when unpacked; "
-            f"the limit is {limits.max_uncompressed_bytes / _MEGABYTE:,.0f} MB."
+            f"The Word file would expand to {inflated / MEGABYTE:,.0f} MB when unpacked; "
+            f"the limit is {limits.max_uncompressed_bytes / MEGABYTE:,.0f} MB."
         )
     if inflated > _RATIO_CHECK_FLOOR and inflated / compressed > limits.max_compression_ratio:
         raise DocumentRejected(

@@ -11,18 +11,22 @@ from ingest_pipeline.errors import DocumentRejected
 from ingest_pipeline.models import Page
 
 MEGABYTE = 1024 * 1024
+# The defaults of INGEST_MAX_UPLOAD_MB, INGEST_MAX_PAGES and INGEST_MAX_PARSE_SECONDS. The upload limit
+# holds everywhere a file enters: the API refuses it while streaming, the inbox sets it aside, parsing fails it.
+MAX_UPLOAD_MB = 100
+MAX_PAGES = 5000
+MAX_PARSE_SECONDS = 300
 
 
 @dataclass(frozen=True)
 class ExtractionLimits:
     """Bounds that keep one document from exhausting a worker's time or memory."""
 
-    max_pages: int = 5000
+    max_pages: int = MAX_PAGES
     max_characters: int = 20_000_000
-    # The same default as INGEST_MAX_UPLOAD_MB: a file the API would refuse is refused here too.
-    max_file_bytes: int = 100 * MEGABYTE
+    max_file_bytes: int = MAX_UPLOAD_MB * MEGABYTE
     # Checked between pages (and between pieces of an HTML page): one page is bounded by the byte limits.
-    max_seconds: float = 300.0
+    max_seconds: float = MAX_PARSE_SECONDS
     # A .docx is a zip and a PDF holds compressed streams: these bound what one may inflate to,
     # before any XML or page content is parsed.
     max_uncompressed_bytes: int = 200 * MEGABYTE

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import dagster as dg
 from pydantic import Field
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from ingest_pipeline.database.engine import get_engine
 
@@ -21,9 +19,3 @@ class PostgresResource(dg.ConfigurableResource):
     def engine(self) -> Engine:
         # get_engine caches per URL, so every asset, sensor and CLI call shares one pool.
         return get_engine(self.url, Path(self.home))
-
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A connection in a transaction that commits on success and rolls back on error."""
-        with self.engine.begin() as conn:
-            yield conn

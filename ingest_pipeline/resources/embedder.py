@@ -11,11 +11,11 @@ from pydantic import Field
 
 from ingest_pipeline.batching import BatchLimits
 from ingest_pipeline.embedding_models import MAX_TOKENS_PER_INPUT
-from ingest_pipeline.hashing_vectors import hashed_vector
+from ingest_pipeline.hashing_vectors import HASHING_DEFAULT_DIMENSIONS, hashed_vector
 from ingest_pipeline.openai_requests import BatchOutcome
+from ingest_pipeline.providers import HASHING
 
 HASHING_MODEL = "feature-hashing-v1"
-HASHING_DEFAULT_DIMENSIONS = 512
 # Local vectors cost nothing per request; batches only bound memory.
 _LOCAL_LIMITS = BatchLimits(max_inputs=256, max_tokens=10_000_000, max_tokens_per_input=MAX_TOKENS_PER_INPUT)
 
@@ -65,7 +65,7 @@ class HashingEmbedder(EmbedderResource):
 
     @property
     def space(self) -> EmbeddingSpace:
-        return EmbeddingSpace("hashing", HASHING_MODEL, self.dimensions)
+        return EmbeddingSpace(HASHING, HASHING_MODEL, self.dimensions)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [hashed_vector(text, self.dimensions) for text in texts]

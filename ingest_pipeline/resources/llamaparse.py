@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any, Iterator
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from ingest_pipeline.circuit_breaker import LLAMAPARSE
 from ingest_pipeline.errors import ServiceUnavailable
 from ingest_pipeline.models import Page
 from ingest_pipeline.parse_job_status import COMPLETED, PARSE_EVENTS
+from ingest_pipeline.providers import LLAMAPARSE
 from ingest_pipeline.resources.parser import AsynchronousParser, JobNotFound, JobStatus, ParseJob, ParseResult
+from ingest_pipeline.webhook_events import WEBHOOK_PATH
 
 if TYPE_CHECKING:
     from llama_cloud import LlamaCloud
 
-WEBHOOK_PATH = "/webhooks/llamaparse"
 TIERS = ("fast", "cost_effective", "agentic", "agentic_plus")
 DEFAULT_BASE_URL = "https://api.cloud.llamaindex.ai"
 

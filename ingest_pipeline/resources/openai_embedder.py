@@ -10,12 +10,13 @@ import openai
 from pydantic import Field, PrivateAttr
 
 from ingest_pipeline.batching import BatchLimits
-from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, OPENAI, CircuitBreaker
+from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, CircuitBreaker
 from ingest_pipeline.embedding_models import (
     DEFAULT_OPENAI_MODEL, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST,
     PROVISIONAL_REQUESTS_PER_MINUTE, PROVISIONAL_TOKENS_PER_MINUTE, openai_model,
 )
-from ingest_pipeline.openai_requests import BatchOutcome, EmbeddingRequester
+from ingest_pipeline.openai_requests import MAX_ATTEMPTS, BatchOutcome, EmbeddingRequester
+from ingest_pipeline.providers import OPENAI
 from ingest_pipeline.rate_budget import Limits, PostgresRateBudget
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.embedder import EmbedderResource, EmbeddingSpace
@@ -24,6 +25,7 @@ from ingest_pipeline.tokens import count_tokens
 # Requests out at once, at most: enough to keep a provider with seconds of latency busy up to a high
 # tier's limit. The shared rate budget decides when each one goes, and the answers' memory bounds them too.
 REQUESTS_IN_FLIGHT = 16
+_CEILING = "Ceiling below the account's limit (learned from the API), shared by every run and process; 0: none."
 
 
 class OpenAIEmbedder(EmbedderResource):
@@ -31,13 +33,9 @@ class OpenAIEmbedder(EmbedderResource):
     base_url: str = Field(default="", description="API base URL; empty for api.openai.com (OPENAI_BASE_URL).")
     model: str = Field(default=DEFAULT_OPENAI_MODEL, description="Embedding model.")
     dimensions: int = Field(default=0, description="Vector length; 0 means the model's default.")
-    requests_per_minute: int = Field(
-        default=0, description="Ceiling below the account's limit (learned from the API), shared by every run and "
-                               "process; 0: none.")
-    tokens_per_minute: int = Field(
-        default=0, description="Ceiling below the account's limit (learned from the API), shared by every run and "
-                               "process; 0: none.")
-    max_attempts: int = Field(default=6, description="Attempts per request on transient errors.")
+    requests_per_minute: int = Field(default=0, description=_CEILING)
+    tokens_per_minute: int = Field(default=0, description=_CEILING)
+    max_attempts: int = Field(default=MAX_ATTEMPTS, description="Attempts per request on transient errors.")
     timeout_seconds: float = Field(default=60.0, description="Per attempt.")
     usd_per_million_tokens: float = Field(default=-1.0, description="Price; negative means the model's list price.")
     max_inputs_per_request: int = Field(
@@ -53,7 +51,7 @@ class OpenAIEmbedder(EmbedderResource):
     @property
     def space(self) -> EmbeddingSpace:
         model = openai_model(self.model)
-        return EmbeddingSpace("openai", model.name, self.dimensions or model.default_dimensions)
+        return EmbeddingSpace(OPENAI, model.name, self.dimensions or model.default_dimensions)
 
     @property
     def batch_limits(self) -> BatchLimits:

@@ -102,7 +102,7 @@ class AsynchronousParser(ParserResource):
 class LocalParser(SynchronousParser):
     """Offline parsing with pypdfium2, python-docx and the standard library."""
 
-    max_pages: int = Field(default=5000, description="Reject documents with more pages than this.")
+    max_pages: int = Field(default=ExtractionLimits().max_pages, description="Reject documents with more pages than this.")
     max_file_bytes: int = Field(default=ExtractionLimits().max_file_bytes, description="Reject larger files.")
     max_seconds: float = Field(default=ExtractionLimits().max_seconds,
                                description="Seconds one document's extraction may take (checked between pages).")

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ingest_pipeline.hashing_vectors import HASHING_DEFAULT_DIMENSIONS
 from ingest_pipeline.inbox import InboxResource
+from ingest_pipeline.providers import EMBEDDERS, HASHING, LLAMAPARSE, LOCAL, OPENAI, PARSERS
 from ingest_pipeline.resources.chunker import ChunkerResource
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
-from ingest_pipeline.resources.embedder import HASHING_DEFAULT_DIMENSIONS, EmbedderResource, HashingEmbedder
+from ingest_pipeline.resources.embedder import EmbedderResource, HashingEmbedder
 from ingest_pipeline.resources.llamaparse import LlamaParseResource
 from ingest_pipeline.resources.openai_embedder import OpenAIEmbedder
 from ingest_pipeline.resources.parser import LocalParser, ParserResource
 from ingest_pipeline.settings import Settings
-
-PARSERS = ("local", "llamaparse")
-EMBEDDERS = ("hashing", "openai")
 
 
 class ConfigurationError(ValueError):
@@ -39,10 +38,10 @@ def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> di
 
 
 def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> ParserResource:
-    if settings.parser == "local":
+    if settings.parser == LOCAL:
         return LocalParser(max_pages=settings.max_pages, max_file_bytes=settings.max_file_bytes,
                            max_seconds=settings.max_parse_seconds)
-    if settings.parser == "llamaparse":
+    if settings.parser == LLAMAPARSE:
         return LlamaParseResource(
             api_key=dg.EnvVar("LLAMA_CLOUD_API_KEY") if secrets_as_env_vars else settings.llama_cloud_api_key,
             base_url=settings.llama_cloud_base_url, tier=settings.llamaparse_tier, version=settings.llamaparse_version,
@@ -58,9 +57,9 @@ def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> Parse
 
 
 def build_embedder(settings: Settings, database: PostgresResource, secrets_as_env_vars: bool) -> EmbedderResource:
-    if settings.embedder == "hashing":
+    if settings.embedder == HASHING:
         return HashingEmbedder(dimensions=settings.embedding_dimensions or HASHING_DEFAULT_DIMENSIONS)
-    if settings.embedder == "openai":
+    if settings.embedder == OPENAI:
         price = settings.openai_usd_per_million
         return OpenAIEmbedder(
             api_key=dg.EnvVar("OPENAI_API_KEY") if secrets_as_env_vars else settings.openai_api_key, base_url=settings.openai_base_url, model=settings.embedding_model,

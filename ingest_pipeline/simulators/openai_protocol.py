@@ -7,12 +7,16 @@ from dataclasses import dataclass
 
 import tiktoken
 
+from ingest_pipeline.embedding_models import (
+    MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST, OPENAI_MODELS,
+)
 from ingest_pipeline.tokens import ENCODING_NAME
 
 # The bundled copy of cl100k_base: tiktoken would otherwise download the BPE file at first use.
-MAX_INPUTS = 2048
-MAX_INPUT_TOKENS = 8192
-MAX_REQUEST_TOKENS = 300_000
+# OpenAI's limits and models as `embedding_models` records them: the simulator serves the same.
+MAX_INPUTS = MAX_INPUTS_PER_REQUEST
+MAX_INPUT_TOKENS = MAX_TOKENS_PER_INPUT
+MAX_REQUEST_TOKENS = MAX_TOKENS_PER_REQUEST
 ENCODING_FORMATS = ("float", "base64")
 
 
@@ -25,12 +29,8 @@ class EmbeddingModel:
 
 
 MODELS: dict[str, EmbeddingModel] = {
-    model.name: model
-    for model in (
-        EmbeddingModel("text-embedding-3-small", 1536, shortenable=True),
-        EmbeddingModel("text-embedding-3-large", 3072, shortenable=True),
-        EmbeddingModel("text-embedding-ada-002", 1536, shortenable=False),
-    )
+    model.name: EmbeddingModel(model.name, model.default_dimensions, shortenable=model.accepts_dimensions)
+    for model in OPENAI_MODELS.values()
 }
 
 

@@ -31,7 +31,9 @@ PREPARED_AT_MOST = 16
 WORKER_DIED = ("the process working on it died (a crash in native code, or killed for lack of memory), "
                "twice; no other document was affected")
 
-DONE, UP_TO_DATE, SKIPPED, WAITING, FAILED, RETRY = "done", "up to date", "skipped", "waiting", "failed", "will retry"
+# What became of a document at a stage; a failure is the document's status, so FAILED is that one word.
+DONE, UP_TO_DATE, SKIPPED, WAITING, RETRY = "done", "up to date", "skipped", "waiting", "will retry"
+FAILED = DocumentStatus.FAILED.value
 
 
 @dataclass
