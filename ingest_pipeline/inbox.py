@@ -12,10 +12,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.extraction import sniff_file
-from ingest_pipeline.extraction.limits import ExtractionLimits, too_large
-from ingest_pipeline.intake import printable, register_stored
+from ingest_pipeline.extraction.limits import ExtractionLimits
+from ingest_pipeline.intake import IntakeRefused, StillBeingWritten, admit, could_not_read, printable
 from ingest_pipeline.resources.database import PostgresResource
 from ingest_pipeline.resources.document_storage import DocumentStorageResource
 
@@ -77,33 +75,28 @@ class InboxResource(dg.ConfigurableResource):
             if time.time() - before.st_mtime < self.settle_seconds:
                 report.waiting.append(name)
                 return
-            self._check(name, before)
-            sniff_file(path)  # unsupported types are set aside here, not failed later
-            stored = self.storage.store.put_file(path)
-            if _changed(path, before):
-                report.waiting.append(name)
-                return
-            registration = register_stored(self.database.engine, stored, f"inbox:{name}", f"inbox:{name}", path.name)
+            _check_place(name, before)
+            registration = admit(self.database.engine, self.storage.store, path, path.name,
+                                 max_bytes=self.max_file_bytes, external_id=f"inbox:{name}",
+                                 source=f"inbox:{name}", unchanged_since=before)
             path.unlink()
             report.registered.append((name, registration.document.id))
-        except DocumentRejected as rejected:
-            report.rejected.append((name, set_aside(folder, path, rejected.reason)))
+        except StillBeingWritten:
+            report.waiting.append(name)
+        except IntakeRefused as refused:
+            report.rejected.append((name, set_aside(folder, path, refused.reason)))
         except OSError as error:
-            report.rejected.append((name, set_aside(folder, path, f"could not read the file: {error.strerror or error}")))
+            report.rejected.append((name, set_aside(folder, path, could_not_read(error))))
 
-    def _check(self, name: str, info: os.stat_result) -> None:
-        """Only regular files of a bearable size are opened: a pipe would block the sensor forever."""
-        if len(name.encode()) > MAX_PATH_BYTES:
-            raise DocumentRejected(f"The file's path inside the inbox is longer than {MAX_PATH_BYTES:,} bytes: "
-                                   "move it to a folder nearer the top of the inbox.")
-        if stat.S_ISLNK(info.st_mode):
-            raise DocumentRejected("The file is a symbolic link, which the inbox does not follow: "
-                                   "copy the file itself into the inbox.")
-        if not stat.S_ISREG(info.st_mode):
-            raise DocumentRejected("The file is not a regular file (a named pipe, socket or device), "
-                                   "so there is nothing to read from it.")
-        if info.st_size > self.max_file_bytes:
-            raise too_large(info.st_size, self.max_file_bytes)
+
+def _check_place(name: str, info: os.stat_result) -> None:
+    """What only the inbox refuses: a path its identity cannot hold, and links (admit() checks the file itself)."""
+    if len(name.encode()) > MAX_PATH_BYTES:
+        raise IntakeRefused(name, f"The file's path inside the inbox is longer than {MAX_PATH_BYTES:,} bytes: "
+                                  "move it to a folder nearer the top of the inbox.")
+    if stat.S_ISLNK(info.st_mode):
+        raise IntakeRefused(name, "The file is a symbolic link, which the inbox does not follow: "
+                                  "copy the file itself into the inbox.")
 
 
 def _dropped_files(folder: Path) -> list[Path]:
@@ -113,11 +106,6 @@ def _dropped_files(folder: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d) != folder / REJECTED)
         found.extend(Path(root, f) for f in sorted(files) if not f.startswith(".") and not f.endswith(".part"))
     return found
-
-
-def _changed(path: Path, before: os.stat_result) -> bool:
-    after = path.stat()
-    return (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
 
 
 def set_aside(folder: Path, path: Path, reason: str) -> str:

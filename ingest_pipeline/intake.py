@@ -1,8 +1,10 @@
-"""Registering documents: store the bytes, then create the document or a new version of it."""
+"""Admitting documents: refuse a file that can never be ingested, else store it and register it or a new version."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,9 @@ from sqlalchemy import Engine
 
 from ingest_pipeline.catalog import documents
 from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.errors import DocumentRejected
+from ingest_pipeline.extraction import sniff_file
+from ingest_pipeline.extraction.limits import too_large
 from ingest_pipeline.ids import document_id
 from ingest_pipeline.statuses import DocumentStatus
 from ingest_pipeline.storage import ContentStore, StoredFile
@@ -26,6 +31,68 @@ class Registration:
     document: Document
     created: bool
     changed: bool
+
+
+class IntakeRefused(Exception):
+    """A file that can never be ingested: `reason` is written for the person who gave it; `name` says which file."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class StillBeingWritten(Exception):
+    """The file changed while it was being stored: not a refusal, it is taken once it has settled."""
+
+
+def admit(engine: Engine, store: ContentStore, path: Path, file_name: str, *, max_bytes: int,
+          external_id: str | None = None, source: str | None = None,
+          unchanged_since: os.stat_result | None = None) -> Registration:
+    """Check the complete file at `path`, then store and register it under `file_name` (see register_file).
+
+    Raises IntakeRefused, before anything is stored, for a file that can never be ingested. OSError
+    passes through: whether an unreadable file is the document's fault depends on whose file it is.
+    `unchanged_since` is the file's stat when the caller judged it complete: if the file changed
+    by the time it is stored, nothing is registered and StillBeingWritten is raised.
+    """
+    name = sanitise_file_name(file_name)
+    try:
+        _check_file(path, name, max_bytes)
+    except DocumentRejected as rejected:
+        raise IntakeRefused(name, rejected.reason) from None
+    stored = store.put_file(path)
+    if unchanged_since is not None and _changed(path, unchanged_since):
+        raise StillBeingWritten(name)
+    return register_stored(engine, stored, external_id, source, file_name)
+
+
+def could_not_read(error: OSError) -> str:
+    """The reason given for a file the caller's user owns but the pipeline cannot read."""
+    return f"could not read the file: {error.strerror or error}"
+
+
+def _check_file(path: Path, name: str, max_bytes: int) -> None:
+    # stat follows a link: the CLI ingests the file a link names (the inbox refuses links before this).
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):  # opening a named pipe to sniff it would block for ever
+        raise DocumentRejected("The file is not a regular file (a named pipe, socket or device), "
+                               "so there is nothing to read from it.")
+    if info.st_size > max_bytes:  # refused before it is copied into storage
+        raise too_large(info.st_size, max_bytes)
+    try:
+        # Sniffed as the raw_document stage will (same bytes, same sanitised name), so the verdicts agree.
+        sniff_file(path, file_name=name)
+    except (NotImplementedError, ValueError, EOFError):
+        # zipfile's ways of refusing a damaged archive besides the BadZipFile sniff_file turns into a
+        # reason (a bad offset, a cut-off member): still the file's fault, never the caller's crash.
+        raise DocumentRejected("The file is a ZIP archive (as a Word .docx file is) but it is damaged or "
+                               "uses features that cannot be read.") from None
+
+
+def _changed(path: Path, before: os.stat_result) -> bool:
+    after = path.stat()
+    return (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
 
 
 def sanitise_file_name(name: str) -> str:

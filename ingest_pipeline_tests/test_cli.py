@@ -12,10 +12,14 @@ import urllib.request
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from ingest_pipeline.api.app import create_app
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS
 from ingest_pipeline.tokens import count_tokens
+from ingest_pipeline_tests.bad_files import zip_bytes
+from ingest_pipeline_tests.bad_inputs import REFUSED_AT_INTAKE
 from ingest_pipeline_tests.pipeline_runs import paragraph, write
 
 
@@ -64,14 +68,46 @@ def test_a_failed_document_is_reported_and_sets_the_exit_status(environment, tmp
     folder = tmp_path / "mixed"
     write(folder, "fine.txt", paragraph("river delta", 20))
     write(folder, "program.txt", b"\x7fELF\x02\x01\x01" + bytes(500))
+    write(folder, "tiny.txt", "see above")
     result = _cli(environment, "ingest", str(folder), str(tmp_path / "missing.pdf"), "--json")
     assert result.returncode == 1
     by_path = {os.path.basename(row["path"]): row for row in _lines(result)}
     assert by_path["fine.txt"]["status"] == "embedded"
     assert by_path["program.txt"]["status"] == "failed" and "executable" in by_path["program.txt"]["reason"]
-    assert by_path["missing.pdf"]["failed_stage"] == "intake"
+    assert by_path["program.txt"]["failed_stage"] == by_path["missing.pdf"]["failed_stage"] == "intake"
+    assert by_path["tiny.txt"]["failed_stage"] == "validated_content"
+    # Refused at intake, the program was never registered: only the document that failed in a run stays.
     failed = _lines(_cli(environment, "status", "--failed", "--json"))
-    assert [row["path"] for row in failed] == [by_path["program.txt"]["path"]]
+    assert [row["path"] for row in failed] == [by_path["tiny.txt"]["path"]]
+
+
+def test_ingest_refuses_what_the_api_refuses_with_the_same_reason_and_ingests_the_rest(environment, app, instance,
+                                                                                       tmp_path):
+    folder = tmp_path / "mixed"
+    refused = {specimen.make(folder).resolve(): specimen for specimen in REFUSED_AT_INTAKE}
+    fine = write(folder, "fine.txt", paragraph("river delta", 20)).resolve()
+    result = _cli(environment, "ingest", str(folder), "--json")
+    assert result.returncode == 1
+    rows = {row["path"]: row for row in _lines(result)}
+    with TestClient(create_app(app, instance=instance)) as client:
+        api = {str(path): client.post("/documents", files={"file": (path.name, path.read_bytes())}).json()["detail"]
+               for path in refused}
+    assert all(specimen.reason in api[str(path)] for path, specimen in refused.items())
+    cli = {str(path): (rows[str(path)]["status"], rows[str(path)]["failed_stage"], rows[str(path)]["reason"])
+           for path in refused}
+    assert cli == {path: ("failed", "intake", reason) for path, reason in api.items()}
+    assert rows[str(fine)]["status"] == "embedded"
+    assert [doc.source for doc, _ in app.documents()] == [str(fine)]
+
+
+def test_register_prints_the_ids_it_registered_and_why_it_refused_the_rest(environment, app, tmp_path):
+    archive = write(tmp_path / "in", "bundle.zip", zip_bytes({"a.txt": b"inside"})).resolve()
+    write(tmp_path / "in", "notes.txt", paragraph("tide pool", 20))
+    result = _cli(environment, "register", str(tmp_path / "in"))
+    assert result.returncode == 1
+    [(notes, _)] = app.documents()
+    assert result.stdout.split() == [notes.id]
+    assert f"{archive}: The file is a ZIP archive" in result.stderr
 
 
 def test_the_installed_command_exits_through_console():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy import Engine
@@ -16,9 +15,7 @@ from ingest_pipeline.api.schemas import Problem, UploadResult
 from ingest_pipeline.api.uploads import (
     FILE_FIELD, FORM_OVERHEAD_BYTES, MalformedUpload, ReceivedUpload, UploadTooLarge, boundary_of, receive_upload,
 )
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.extraction import sniff_file
-from ingest_pipeline.intake import register_file, sanitise_file_name
+from ingest_pipeline.intake import IntakeRefused, admit, sanitise_file_name
 
 MAX_EXTERNAL_ID = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -85,10 +82,12 @@ def _register(context: ApiContext, upload: ReceivedUpload) -> UploadResult:
     external_id = _external_id(upload.fields.get("external_id"))
     metadata = _metadata(app.engine, upload.fields.get("metadata"))
     original = upload.file_name or "upload"
-    name = sanitise_file_name(original)
-    _refuse_unsupported(upload.path, name)
-    registration = register_file(app.engine, app.store, upload.path, external_id=external_id,
-                                 source=f"upload:{name}", file_name=original)
+    try:
+        # The size limit cannot trip here (the body was bounded to it while streaming): a refusal is the type's.
+        registration = admit(app.engine, app.store, upload.path, original, max_bytes=context.max_upload_bytes,
+                             external_id=external_id, source=f"upload:{sanitise_file_name(original)}")
+    except IntakeRefused as refused:
+        raise HTTPException(415, refused.reason) from None
     doc = registration.document
     if metadata is not None:
         set_metadata(app.engine, doc.id, metadata)
@@ -113,16 +112,3 @@ def _metadata(engine: Engine, value: str | None) -> str | None:
         return check_metadata(engine, value)
     except InvalidMetadata as error:
         raise HTTPException(422, str(error)) from None
-
-
-def _refuse_unsupported(path: Path, file_name: str) -> None:
-    """Sniff as the raw_document stage will (same bytes, same sanitised name), so the verdicts agree."""
-    try:
-        sniff_file(path, file_name=file_name)
-    except DocumentRejected as rejected:
-        raise HTTPException(415, rejected.reason) from None
-    except (NotImplementedError, ValueError, EOFError):
-        # zipfile's other ways of refusing a damaged archive (e.g. "zip file version 6.4"), which
-        # sniff_file lets through: still the upload's fault, never the server's.
-        raise HTTPException(415, "The file is a ZIP archive (as a Word .docx file is) but it is damaged or "
-                                 "uses features that cannot be read.") from None

@@ -13,9 +13,7 @@ from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.cli.dagster_set_up import DagsterSetUp
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
 from ingest_pipeline.cli.progress import ProgressReporter
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.extraction.limits import too_large
-from ingest_pipeline.intake import register_file
+from ingest_pipeline.intake import IntakeRefused, admit, could_not_read
 from ingest_pipeline.statuses import DocumentStatus
 from ingest_pipeline.storage import ContentStore
 from ingest_pipeline.thread_map import map_in_threads
@@ -73,7 +71,7 @@ def register_paths(app: Application, paths: list[Path], on_work: Callable[[], No
     ids = []
     engine, store, limit = app.engine, app.store, app.settings.max_file_bytes  # built once, before the threads
 
-    def register(path: Path) -> str | DocumentRejected:
+    def register(path: Path) -> str | IntakeRefused:
         registered = _register(engine, store, limit, path)
         if on_work is not None and isinstance(registered, Document) and registered.status not in SETTLED:
             on_work()
@@ -89,17 +87,15 @@ def register_paths(app: Application, paths: list[Path], on_work: Callable[[], No
     return list(dict.fromkeys(ids)), rows
 
 
-def _register(engine: Engine, store: ContentStore, max_bytes: int, path: Path) -> Document | DocumentRejected:
-    """The file's document, or why it cannot be registered."""
+def _register(engine: Engine, store: ContentStore, max_bytes: int, path: Path) -> Document | IntakeRefused:
+    """The file's document, or why it cannot be registered (a refused file is reported, never stored)."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:  # refused before it is copied into storage
-            raise too_large(size, max_bytes)
-        return register_file(engine, store, path, external_id=f"file:{path}", source=str(path)).document
-    except DocumentRejected as rejected:
-        return rejected
-    except OSError as error:
-        return DocumentRejected(f"could not read the file: {error.strerror or error}")
+        return admit(engine, store, path, path.name, max_bytes=max_bytes, external_id=f"file:{path}",
+                     source=str(path)).document
+    except IntakeRefused as refused:
+        return refused
+    except OSError as error:  # the user's own file: its row says why, and the other files go on
+        return IntakeRefused(str(path), could_not_read(error))
 
 
 def collect_files(paths: list[Path]) -> tuple[list[Path], list[dict]]:
