@@ -1,7 +1,9 @@
-"""Shared fixtures: one real embedded Postgres for the session, emptied before each test that uses it."""
+"""Shared fixtures: one real embedded Postgres for the session, emptied before each test that uses it;
+and the rule that leaves the browser tests out unless they are asked for."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,8 +18,13 @@ from ingest_pipeline.database.engine import get_engine
 from ingest_pipeline.instance_storage import SCHEMA as DAGSTER_SCHEMA
 from ingest_pipeline.settings import Settings
 
-_TABLES = "documents, embedding_sets, rate_budgets, webhook_events, parse_jobs, provider_circuits"
+# Each test starts with both schemas empty but for their record of applied migrations, so none reruns.
+# The pipeline's tables are read from pg_tables, not listed here: a new migration's table is emptied too.
+_PIPELINE_SCHEMA = "public"
+_MIGRATIONS_BOOKKEEPING = ("schema_migrations",)
 _DAGSTER_BOOKKEEPING = ("alembic_version", "secondary_indexes", "instance_info")
+_BROWSER = "browser"
+_BROWSER_LEFT_OUT = pytest.StashKey[int]()
 
 
 @pytest.fixture(scope="session")
@@ -38,19 +45,22 @@ def database_url(database_home) -> str:
 def engine(database_url, database_home):
     engine = get_engine(database_url, database_home)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {_TABLES} CASCADE"))
-        _empty_dagster_schema(conn)
+        _empty_schema(conn, _PIPELINE_SCHEMA, _MIGRATIONS_BOOKKEEPING)
+        # The CLI's Dagster instance keeps its runs and partitions in this database too: each test
+        # starts without the previous test's.
+        _empty_schema(conn, DAGSTER_SCHEMA, _DAGSTER_BOOKKEEPING)
     return engine
 
 
-def _empty_dagster_schema(conn) -> None:
-    """The CLI's Dagster instance keeps its runs and partitions in this database too (schema `dagster`):
-    each test starts without the previous test's. Its schema bookkeeping stays, so no migration reruns."""
+def _empty_schema(conn, schema: str, kept: tuple[str, ...]) -> None:
+    """Every table of `schema` but `kept`, emptied in one statement (so foreign keys between them need
+    no order). Dagster's schema does not exist until the first CLI run: nothing to empty then."""
     tables = conn.execute(text(
-        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = :schema AND tablename <> ALL(:kept)"),
-        {"schema": DAGSTER_SCHEMA, "kept": list(_DAGSTER_BOOKKEEPING)}).scalars().all()
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables"
+        " WHERE schemaname = :schema AND tablename <> ALL(:kept)"),
+        {"schema": schema, "kept": list(kept)}).scalars().all()
     if tables:
-        conn.execute(text(f"TRUNCATE {', '.join(f'{DAGSTER_SCHEMA}.{t}' for t in tables)} CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
 
 
 @pytest.fixture
@@ -77,3 +87,31 @@ def instance():
 
 def add_partitions(instance: dg.DagsterInstance, keys: list[str]) -> None:
     instance.add_dynamic_partitions(DOCUMENTS_PARTITION, keys)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests marked `browser` unless `-m` names the marker: they need Chromium, which a
+    fresh machine lacks. They are deselected, never skipped, and the run says why (below)."""
+    if re.search(rf"\b{_BROWSER}\b", config.option.markexpr or ""):
+        return
+    left_out = [item for item in items if item.get_closest_marker(_BROWSER)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker(_BROWSER)]
+    config.stash[_BROWSER_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """The reason is the marker's own description in pytest.ini: one text, shown here and by --markers."""
+    left_out = config.stash.get(_BROWSER_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"{left_out} tests deselected by marker `{_BROWSER}`: {_marker_description(config, _BROWSER)}")
+
+
+def _marker_description(config: pytest.Config, name: str) -> str:
+    for line in config.getini("markers"):
+        marker, _, description = line.partition(":")
+        if marker.strip() == name:
+            return description.strip()
+    raise LookupError(f"marker {name!r} is not described in pytest.ini")

@@ -1,4 +1,4 @@
-"""Chunks stay within max_tokens, cover the text in order, follow headings and pages, and never vary."""
+"""Chunks fit max_tokens, cover the text in order with a true overlap, follow headings and pages, and never vary."""
 
 from __future__ import annotations
 
@@ -150,13 +150,48 @@ def test_small_sections_share_a_chunk_and_paths_follow_levels():
     assert [chunk.heading_path for chunk in chunks] == [("A",), ("A", "C"), ("A", "B")]
 
 
-@pytest.mark.parametrize("overlap_tokens", [0, 1, 8, 16, 40])
-def test_overlap_repeats_whole_words_from_the_previous_chunk(overlap_tokens):
-    chunks = _chunked("long paragraphs", 64, overlap_tokens)
+# Words that are one token with or without the space before them, so N tokens are N words. None is
+# longer than 8 letters: a tail of one token looks back CHARS_PER_TOKEN_CEILING characters, and takes
+# a longer word for an unbroken run (text without spaces) it may start inside.
+_ONE_TOKEN_WORDS = ("time year people way day man thing woman life child world school state family student "
+                    "group country problem hand part place case week company system program question work "
+                    "number night point home water room mother area money story fact month lot right study "
+                    "book eye job word business issue side kind head house service friend father power hour "
+                    "game line end member law car city name team minute idea kid body back parent face level "
+                    "office door health person art war history party result change reason research girl "
+                    "moment air teacher force").split()
+# One paragraph without sentence ends: the chunker can only cut it at token boundaries, between words.
+_ONE_TOKEN_WORD_PAGES = [Page(1, " ".join(_ONE_TOKEN_WORDS[n % len(_ONE_TOKEN_WORDS)] for n in range(4000)))]
+
+
+@pytest.mark.parametrize(("max_tokens", "overlap_tokens"), [(64, 1), (64, 8), (64, 16), (128, 40), (512, 64)])
+def test_a_chunk_starts_with_the_last_overlap_tokens_of_the_previous_chunk(max_tokens, overlap_tokens):
+    """The overlap is a token-sliced tail moved forward to a word start; in one-token words, with an
+    overlap shorter than the parts the paragraph is cut into, that is exactly the last N words."""
+    assert all(count_tokens(word) == count_tokens(f" {word}") == 1 for word in _ONE_TOKEN_WORDS)
+    following = dict(itertools.pairwise([*_ONE_TOKEN_WORDS, _ONE_TOKEN_WORDS[0]]))
+    chunks = chunk_pages(_ONE_TOKEN_WORD_PAGES, ChunkingOptions(max_tokens, overlap_tokens))
+    assert len(chunks) > 4
     for previous, chunk in itertools.pairwise(chunks):
+        earlier, words = previous.text.split(), chunk.text.split()
+        repeated = earlier[-overlap_tokens:]
+        assert count_tokens(" ".join(repeated)) == overlap_tokens
+        # The word after the repeated ones is the one after the previous chunk: no more, no less repeated.
+        assert words[: overlap_tokens + 1] == [*repeated, following[earlier[-1]]], chunk.ordinal
+
+
+@pytest.mark.parametrize("overlap_tokens", [0, 1, 8, 16, 40])
+def test_overlap_in_prose_repeats_whole_words_within_overlap_tokens(overlap_tokens):
+    """Over sentences of several-token words the tail is shorter than N tokens (it starts at a word and
+    whole sentences count their separator), but it is never a part of a word and never longer."""
+    chunks = _chunked("long paragraphs", 64, overlap_tokens)
+    overlaps = _overlaps(_DOCUMENTS["long paragraphs"], chunks)
+    for (previous, chunk), overlap in zip(itertools.pairwise(chunks), overlaps[1:], strict=True):
         words, earlier = chunk.text.split(), previous.text.split()
         repeated = earlier[earlier.index(words[0]):] if words[0] in earlier else []
         assert words[: len(repeated)] == repeated
+        # Every repeated character is in a whole repeated word: the tail never starts inside one.
+        assert len("".join(repeated)) == overlap, chunk.ordinal
         assert count_tokens(" ".join(repeated)) <= overlap_tokens
     repeats = sum(chunk.text.split()[0] in previous.text.split()
                   for previous, chunk in itertools.pairwise(chunks))

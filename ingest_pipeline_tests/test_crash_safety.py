@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from ingest_pipeline.store_invariants import search_visible, violations
+from ingest_pipeline_tests.store_invariants import search_visible, violations
 from ingest_pipeline_tests.subprocess_runs import corpus, ingest, kill_while_writing
 
 # The table whose writes are held (by a lock the test takes) at the moment of the kill.

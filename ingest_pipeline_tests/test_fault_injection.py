@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.fault_soak import soak
+from ingest_pipeline_tests.fault_soak import soak
 
 
 @pytest.mark.faults

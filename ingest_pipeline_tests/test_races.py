@@ -12,9 +12,9 @@ from ingest_pipeline.application import Application
 from ingest_pipeline.database.engine import get_engine
 from ingest_pipeline.lifecycle import delete_document
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.store_invariants import violations
 from ingest_pipeline_tests.pipeline_runs import register
 from ingest_pipeline_tests.scratch_postgres import scratch_database
+from ingest_pipeline_tests.store_invariants import violations
 from ingest_pipeline_tests.subprocess_runs import corpus, ingest, waiting_on
 
 
