@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,6 +21,8 @@ Result = TypeVar("Result")
 _functions: dict[int, Callable] = {}
 _tokens = itertools.count()
 _registry_lock = threading.Lock()
+# prctl(2): ask the kernel to send this signal to the worker when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def can_fork() -> bool:
@@ -41,9 +45,20 @@ def _call(token: int, item):
     return _functions[token](item)
 
 
-def _start(on_start: Callable[[], None] | None) -> None:
+def _start(on_start: Callable[[], None] | None, parent: int) -> None:
+    _die_with(parent)
     if on_start is not None:
         on_start()
+
+
+def _die_with(parent: int) -> None:
+    """A parent killed outright (SIGKILL, the OOM killer) cannot shut its pool down: without this its
+    workers would live on, orphans holding memory and database connections."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return  # not Linux's prctl: the pool's own shutdown is all there is
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(1)
 
 
 class ForkedWorkers(Generic[Item, Result]):
@@ -99,4 +114,4 @@ class ForkedWorkers(Generic[Item, Result]):
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_start, initargs=(self._on_start,))
+                                   initializer=_start, initargs=(self._on_start, os.getpid()))

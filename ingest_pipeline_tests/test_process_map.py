@@ -5,7 +5,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -91,3 +94,43 @@ def test_a_dead_worker_is_pinned_on_the_item_that_killed_it():
                 answers[n] = died
     assert isinstance(answers.pop(3), WorkerDied)
     assert answers == {n: n for n in range(9) if n != 3}
+
+
+_ORPHAN_PARENT = """
+import os, sys, time
+from pathlib import Path
+from ingest_pipeline.process_map import ForkedWorkers
+
+def work(item):
+    Path(sys.argv[1]).write_text(str(os.getpid()))
+    time.sleep(600)
+
+with ForkedWorkers(work, 1) as workers:
+    workers.result(0, workers.submit(0))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = next(line for line in open(f"/proc/{pid}/status") if line.startswith("State:"))
+    except FileNotFoundError:
+        return False
+    return "Z" not in state.split()[1]  # a zombie has ended; only its parent's reaping is left
+
+
+def test_workers_end_with_a_parent_that_was_killed_outright(tmp_path):
+    pid_file = tmp_path / "worker.pid"
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT, str(pid_file)])
+    try:
+        while not pid_file.exists() or not pid_file.read_text():
+            assert parent.poll() is None, "the parent ended before its worker started"
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        assert _alive(worker)
+    finally:
+        parent.kill()  # SIGKILL: no chance to shut its pool down
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker), "the worker outlived its killed parent"

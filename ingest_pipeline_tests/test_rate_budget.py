@@ -7,6 +7,7 @@ import threading
 import pytest
 from sqlalchemy import create_engine
 
+from ingest_pipeline.openai_requests import Usage
 from ingest_pipeline.rate_budget import MAX_WAIT_SECONDS, Limits, PostgresRateBudget
 
 
@@ -103,3 +104,10 @@ def test_a_request_waiting_on_the_provisional_limits_goes_as_soon_as_an_answer_r
     # Well within the wait slice it was sleeping: the answer woke it, it did not poll its way there.
     assert done.wait(MAX_WAIT_SECONDS / 2)
     waiter.join()
+
+
+def test_waits_that_overlap_count_once_in_what_the_limit_cost():
+    usage, other = Usage(budget_waits=[(10.0, 14.0), (12.0, 13.0)]), Usage(budget_waits=[(13.5, 16.0), (20.0, 21.0)])
+    usage.add(other)
+    assert usage.budget_wait_seconds == pytest.approx(7.0)  # 10-16 and 20-21, not 4 + 1 + 2.5 + 1
+    assert Usage().budget_wait_seconds == 0.0
