@@ -8,7 +8,7 @@ setup(
     description="A Dagster code location that turns documents into searchable pgvector embeddings.",
     python_requires=">=3.11",
     packages=find_packages(exclude=["ingest_pipeline_tests", "ingest_pipeline_tests.*"]),
-    package_data={"ingest_pipeline": ["database/migrations/*.sql", "instance/*.yaml"]},
+    package_data={"ingest_pipeline": ["store/migrations/*.sql", "orchestration/instance/*.yaml"]},
     install_requires=[
         "dagster==1.13.*",
         "dagster-webserver==1.13.*",

@@ -16,8 +16,8 @@ import ingest_pipeline
 from benchmarks.postgres_server import SharedServer
 from benchmarks.simulated_limits import rate_limited
 from benchmarks.systems import OURS, THEIRS, Measurement, Target, run_llamaindex, run_ours
-from ingest_pipeline.batching import BatchLimits, minimum_requests_for
-from ingest_pipeline.embedding_models import MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST
+from ingest_pipeline.embed.batching import BatchLimits, minimum_requests_for
+from ingest_pipeline.embed.models import MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST
 from ingest_pipeline.simulators.openai_api import running_simulator
 from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
 

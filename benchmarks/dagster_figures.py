@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ingest_pipeline.runs import RANGE_START_TAG
+from ingest_pipeline.orchestration.partitions import RANGE_START_TAG
 
 EMBEDDINGS_STEP = "embeddings"
 BUDGET_WAIT_KEY = "rate_budget_wait_seconds"

@@ -14,15 +14,15 @@ from pathlib import Path
 from sqlalchemy import text
 
 from benchmarks.corpus import gather
-from ingest_pipeline.application import Application
-from ingest_pipeline.batching import minimum_requests
 from ingest_pipeline.cli.ingest_command import register_paths
-from ingest_pipeline.providers import OPENAI
-from ingest_pipeline.runs import launch_ingest
+from ingest_pipeline.domain.providers import OPENAI
+from ingest_pipeline.domain.statuses import SETTLED
+from ingest_pipeline.embed.batching import minimum_requests
+from ingest_pipeline.orchestration.runs import launch_ingest
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.simulators.openai_api import running_simulator
 from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
-from ingest_pipeline.statuses import SETTLED
 
 
 def ingest(app: Application, folder: Path) -> None:

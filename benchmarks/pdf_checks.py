@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pypdfium2
 
-from ingest_pipeline.extraction import ExtractionLimits, extract_pages
-from ingest_pipeline.extraction.media_types import PDF
+from ingest_pipeline.parse.extraction import ExtractionLimits, extract_pages
+from ingest_pipeline.parse.extraction.media_types import PDF
 
 
 @dataclass

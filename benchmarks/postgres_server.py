@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from ingest_pipeline.database.embedded import embedded_database_url
+from ingest_pipeline.store.embedded import embedded_database_url
 
 
 class SharedServer:

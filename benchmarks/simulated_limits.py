@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from ingest_pipeline.embedding_models import PROVISIONAL_REQUESTS_PER_MINUTE, PROVISIONAL_TOKENS_PER_MINUTE
+from ingest_pipeline.embed.models import PROVISIONAL_REQUESTS_PER_MINUTE, PROVISIONAL_TOKENS_PER_MINUTE
 from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
 
 # OpenAI's lowest paid tier for the embedding models: the limits our rate budget assumes until told others.

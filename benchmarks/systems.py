@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.dagster_figures import ours_run_figures
-from ingest_pipeline.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
-from ingest_pipeline.embedding_models import DEFAULT_OPENAI_MODEL, openai_model
-from ingest_pipeline.providers import OPENAI
+from ingest_pipeline.chunk.blocks import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
+from ingest_pipeline.domain.providers import OPENAI
+from ingest_pipeline.embed.models import DEFAULT_OPENAI_MODEL, openai_model
 
 OURS, THEIRS = "ours", "LlamaIndex"
 SLUG = {OURS: "ours", THEIRS: "llamaindex"}  # in database and folder names

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.application import Application
-from ingest_pipeline.background_server import serving_in_background
+from ingest_pipeline.parse.webhooks import WEBHOOK_PATH, sign
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.webhook_events import WEBHOOK_PATH, sign
+from ingest_pipeline.simulators.background_server import serving_in_background
 
 SECRET = "whsec-benchmark"
 

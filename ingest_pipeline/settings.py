@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ingest_pipeline.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
-from ingest_pipeline.circuit_breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, MAX_COOLDOWN_SECONDS
-from ingest_pipeline.embedding_models import DEFAULT_OPENAI_MODEL
-from ingest_pipeline.extraction.limits import MAX_PAGES, MAX_PARSE_SECONDS, MAX_UPLOAD_MB, MEGABYTE
-from ingest_pipeline.hashing_vectors import HASHING_DEFAULT_DIMENSIONS
-from ingest_pipeline.providers import HASHING, LLAMAPARSE, LOCAL, OPENAI
+from ingest_pipeline.chunk.blocks import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
+from ingest_pipeline.circuits.breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD, MAX_COOLDOWN_SECONDS
+from ingest_pipeline.domain.providers import HASHING, LLAMAPARSE, LOCAL, OPENAI
+from ingest_pipeline.embed.hashing import HASHING_DEFAULT_DIMENSIONS
+from ingest_pipeline.embed.models import DEFAULT_OPENAI_MODEL
+from ingest_pipeline.parse.extraction.limits import MAX_PAGES, MAX_PARSE_SECONDS, MAX_UPLOAD_MB, MEGABYTE
 
 _CEILING = "Ceiling on {} per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."
 

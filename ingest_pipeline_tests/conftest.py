@@ -11,12 +11,12 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ingest_pipeline.application import Application
-from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
-from ingest_pipeline.database.embedded import embedded_database_url
-from ingest_pipeline.database.engine import get_engine
-from ingest_pipeline.instance_storage import SCHEMA as DAGSTER_SCHEMA
+from ingest_pipeline.orchestration.instance_storage import SCHEMA as DAGSTER_SCHEMA
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
+from ingest_pipeline.store.embedded import embedded_database_url
+from ingest_pipeline.store.engine import get_engine
 
 # Each test starts with both schemas empty but for their record of applied migrations, so none reruns.
 # The pipeline's tables are read from pg_tables, not listed here: a new migration's table is emptied too.
@@ -115,3 +115,14 @@ def _marker_description(config: pytest.Config, name: str) -> str:
         if marker.strip() == name:
             return description.strip()
     raise LookupError(f"marker {name!r} is not described in pytest.ini")
+
+
+@pytest.fixture
+def client(app, instance):
+    """The ingest API on the test's application, through FastAPI's test client (test_api*.py)."""
+    from fastapi.testclient import TestClient
+
+    from ingest_pipeline.api.app import create_app
+
+    with TestClient(create_app(app, instance=instance)) as client:
+        yield client

@@ -17,16 +17,16 @@ import dagster as dg
 from sqlalchemy import text
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.application import SETTLED, Application
-from ingest_pipeline.background_server import serving_in_background
 from ingest_pipeline.cli.ingest_command import register_paths
-from ingest_pipeline.definitions import INGEST_JOB, build_definitions
-from ingest_pipeline.runs import open_instance
+from ingest_pipeline.domain.statuses import SETTLED, DocumentStatus
+from ingest_pipeline.orchestration.code_location import INGEST_JOB, build_definitions
+from ingest_pipeline.orchestration.runs import open_instance
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
+from ingest_pipeline.simulators.background_server import serving_in_background
 from ingest_pipeline.simulators.llamaparse_api import ParseSimulatorConfig, running_llamaparse_simulator
 from ingest_pipeline.simulators.openai_api import running_simulator
 from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
-from ingest_pipeline.statuses import DocumentStatus
 from ingest_pipeline_tests.fault_corpus import write_corpus
 from ingest_pipeline_tests.store_invariants import violations
 

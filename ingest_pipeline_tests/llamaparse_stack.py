@@ -11,11 +11,11 @@ import dagster as dg
 from sqlalchemy import text
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.application import Application
-from ingest_pipeline.assets.documents import document_assets
-from ingest_pipeline.background_server import serving_in_background
-from ingest_pipeline.definitions import build_definitions
+from ingest_pipeline.orchestration.assets import document_assets
+from ingest_pipeline.orchestration.code_location import build_definitions
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
+from ingest_pipeline.simulators.background_server import serving_in_background
 from ingest_pipeline.simulators.llamaparse_api import ParseSimulatorConfig, running_llamaparse_simulator
 
 KEY = "llx-test"

@@ -6,8 +6,8 @@ import json
 
 import dagster as dg
 
-from ingest_pipeline.application import Application
-from ingest_pipeline.definitions import INGEST_JOB, build_definitions
+from ingest_pipeline.orchestration.code_location import INGEST_JOB, build_definitions
+from ingest_pipeline.service.application import Application
 
 
 def json_lines(text: str) -> list[dict]:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingest_pipeline.application import Application
-from ingest_pipeline.assets.documents import document_assets
-from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
-from ingest_pipeline.intake import register_file
-from ingest_pipeline.runs import RANGE_END_TAG, RANGE_START_TAG
+from ingest_pipeline.intake.admit import register_file
+from ingest_pipeline.orchestration.assets import document_assets
+from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.service.application import Application
 
 
 def register(app: Application, path: Path) -> str:

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.catalog import documents, pages
-from ingest_pipeline.definitions import build_definitions
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.extraction import PDF, ExtractionLimits, extract_pages
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.errors import DocumentRejected
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.orchestration.code_location import build_definitions
+from ingest_pipeline.parse.extraction import PDF, ExtractionLimits, extract_pages
+from ingest_pipeline.store import documents, pages
 from ingest_pipeline_tests.bad_files import sparse_file, text_pdf
 from ingest_pipeline_tests.bad_inputs import BAD, GOOD, ODD_BUT_READABLE, REFUSED_AT_INTAKE, SIZE_LIMIT
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write

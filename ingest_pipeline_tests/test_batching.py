@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from ingest_pipeline.batching import BatchLimits, InputTooLong, minimum_requests, token_batches
-from ingest_pipeline.embedding_models import MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST
+from ingest_pipeline.embed.batching import BatchLimits, InputTooLong, minimum_requests, token_batches
+from ingest_pipeline.embed.models import MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST
 
 OPENAI = BatchLimits(MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST, MAX_TOKENS_PER_INPUT)
 SMALL = BatchLimits(max_inputs=3, max_tokens=10, max_tokens_per_input=10)

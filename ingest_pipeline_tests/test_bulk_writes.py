@@ -9,15 +9,16 @@ import random
 import numpy as np
 from sqlalchemy import text
 
-from ingest_pipeline.catalog import chunks, documents, embeddings
-from ingest_pipeline.database import engine as engine_module
-from ingest_pipeline.batching import BatchLimits
-from ingest_pipeline.database.bulk import PAGE_SIZE
-from ingest_pipeline.ids import text_hash
-from ingest_pipeline.models import Chunk
-from ingest_pipeline.resources.embedder import HashingEmbedder
-from ingest_pipeline.stages import embed
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.ids import text_hash
+from ingest_pipeline.domain.models import Chunk
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.embed import publish
+from ingest_pipeline.embed import stage as embed
+from ingest_pipeline.embed.batching import BatchLimits
+from ingest_pipeline.embed.resource import HashingEmbedder
+from ingest_pipeline.store import chunks, documents, embeddings
+from ingest_pipeline.store import engine as engine_module
+from ingest_pipeline.store.bulk import PAGE_SIZE
 from ingest_pipeline_tests.pipeline_runs import register, write
 
 
@@ -75,7 +76,7 @@ def test_publish_many_publishes_only_documents_whose_every_text_has_a_vector(app
 
 def test_a_bulk_load_into_an_empty_set_ends_with_its_index_and_searchable_documents(app, tmp_path, monkeypatch):
     monkeypatch.setattr(embed, "REBUILD_MINIMUM", 5)
-    monkeypatch.setattr(embed, "PUBLISH_BATCH", 2)  # several transactions, like a large run
+    monkeypatch.setattr(publish, "PUBLISH_BATCH", 2)  # several transactions, like a large run
     rng = random.Random(5)
     ids = [register(app, write(tmp_path, f"d{i}.txt", f"document {i}")) for i in range(5)]
     for doc in ids:

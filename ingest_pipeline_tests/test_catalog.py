@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ingest_pipeline.catalog import chunks, embeddings
-from ingest_pipeline.database.migrations import available_migrations, migrate
-from ingest_pipeline.ids import text_hash
-from ingest_pipeline.models import Chunk
+from ingest_pipeline.domain.ids import text_hash
+from ingest_pipeline.domain.models import Chunk
+from ingest_pipeline.store import chunks, embeddings
+from ingest_pipeline.store.migrations import available_migrations, migrate
 from ingest_pipeline_tests.pipeline_runs import register, write
 
 

@@ -10,10 +10,10 @@ import string
 
 import pytest
 
-from ingest_pipeline.chunking import ChunkingOptions, chunk_pages
-from ingest_pipeline.models import Chunk, Page
-from ingest_pipeline.embedding_models import MAX_TOKENS_PER_INPUT
-from ingest_pipeline.tokens import count_tokens
+from ingest_pipeline.chunk.blocks import ChunkingOptions
+from ingest_pipeline.chunk.packing import chunk_pages
+from ingest_pipeline.domain.models import Chunk, Page
+from ingest_pipeline.domain.tokens import count_tokens
 
 
 def _prose(tag: str, sentences: int, rng: random.Random, counter=itertools.count()) -> str:
@@ -232,24 +232,3 @@ def test_a_two_megabyte_line_without_spaces_is_chunked():
     chunks = chunk_pages(pages)
     assert max(chunk.token_count for chunk in chunks) <= 512
     _overlaps(pages, chunks)
-
-
-def test_default_options():
-    assert ChunkingOptions() == ChunkingOptions(512, 64, MAX_TOKENS_PER_INPUT)
-    assert ChunkingOptions(max_tokens=MAX_TOKENS_PER_INPUT).max_tokens == 8192
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"max_tokens": 0}, "max_tokens must be from 1"),
-        ({"max_tokens": 8193}, r"hard_limit_tokens \(8192\)"),
-        ({"max_tokens": 600, "hard_limit_tokens": 512}, r"hard_limit_tokens \(512\)"),
-        ({"overlap_tokens": -1}, "overlap_tokens must be"),
-        ({"max_tokens": 64, "overlap_tokens": 64}, r"below max_tokens \(64\)"),
-        ({"max_tokens": 10, "overlap_tokens": 7}, "at least 4"),
-    ],
-)
-def test_invalid_options_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ChunkingOptions(**kwargs)

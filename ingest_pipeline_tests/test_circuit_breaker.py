@@ -6,16 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest_pipeline import circuit_breaker
-from ingest_pipeline.application import Application
-from ingest_pipeline.catalog import documents
-from ingest_pipeline.circuit_breaker import CircuitBreaker
-from ingest_pipeline.errors import ProviderPaused
-from ingest_pipeline.providers import OPENAI
+from ingest_pipeline.circuits import breaker as circuit_breaker
+from ingest_pipeline.circuits.breaker import CircuitBreaker
+from ingest_pipeline.domain.errors import ProviderPaused
+from ingest_pipeline.domain.providers import OPENAI
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.simulators.openai_api import running_simulator
 from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.store import documents
 from ingest_pipeline_tests.llamaparse_stack import run_requested, tick
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 

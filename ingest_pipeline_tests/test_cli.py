@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from ingest_pipeline.api.app import create_app
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS
-from ingest_pipeline.tokens import count_tokens
+from ingest_pipeline.domain.tokens import count_tokens
 from ingest_pipeline_tests.bad_files import zip_bytes
 from ingest_pipeline_tests.bad_inputs import REFUSED_AT_INTAKE
 from ingest_pipeline_tests.pipeline_runs import paragraph, write

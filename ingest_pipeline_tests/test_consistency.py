@@ -9,14 +9,15 @@ import time
 import pytest
 from sqlalchemy import text
 
-from ingest_pipeline.catalog import chunks, documents, embeddings
-from ingest_pipeline.ids import text_hash
-from ingest_pipeline.lifecycle import delete_document
-from ingest_pipeline.models import Chunk
-from ingest_pipeline.search import nearest_chunks
-from ingest_pipeline.stages.embed import embed_pending, publish_document
-from ingest_pipeline.stages.runner import Superseded
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.errors import Superseded
+from ingest_pipeline.domain.ids import text_hash
+from ingest_pipeline.domain.models import Chunk
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.embed.publish import publish_document
+from ingest_pipeline.embed.stage import embed_pending
+from ingest_pipeline.search.nearest import nearest_chunks
+from ingest_pipeline.service.lifecycle import delete_document
+from ingest_pipeline.store import chunks, documents, embeddings
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 
 UP_TO_CHUNKS = ["raw_document", "parsed_text", "validated_content", "chunks"]

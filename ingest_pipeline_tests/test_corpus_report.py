@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingest_pipeline.assets.corpus_report import COST, REPORTING_GROUP, TOTAL, corpus_frame, corpus_report
-from ingest_pipeline.definitions import INGEST_JOB, defs
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.definitions import defs
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.orchestration.code_location import INGEST_JOB
+from ingest_pipeline.orchestration.corpus_report import COST, REPORTING_GROUP, TOTAL, corpus_frame, corpus_report
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION, INGEST_GROUP
 from ingest_pipeline.definitions import defs
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, INGEST_GROUP
 from ingest_pipeline.settings import VARIABLES
 from ingest_pipeline_tests import dagster_dev_server
 from ingest_pipeline_tests.scratch_postgres import scratch_database

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION, INGEST_GROUP
-from ingest_pipeline.definitions import INGEST_JOB, defs
-from ingest_pipeline.statuses import STAGES
+from ingest_pipeline.definitions import defs
+from ingest_pipeline.domain.statuses import STAGES
+from ingest_pipeline.orchestration.code_location import INGEST_JOB
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, INGEST_GROUP
 
 
 def test_definitions_validate():

@@ -7,13 +7,13 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from ingest_pipeline.batching import BatchLimits, minimum_requests, minimum_requests_for
-from ingest_pipeline.catalog import chunks, documents
-from ingest_pipeline.models import Chunk
-from ingest_pipeline.openai_requests import BatchOutcome
-from ingest_pipeline.resources.embedder import EmbeddingSpace
-from ingest_pipeline.stages import embed
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.models import Chunk
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.embed import stage as embed
+from ingest_pipeline.embed.batching import BatchLimits, minimum_requests, minimum_requests_for
+from ingest_pipeline.embed.embedder import BatchOutcome, EmbeddingSpace
+from ingest_pipeline.embed.window import VECTOR_FLOATS_IN_FLIGHT, Window
+from ingest_pipeline.store import chunks, documents
 from ingest_pipeline_tests.pipeline_runs import register, write
 
 
@@ -73,8 +73,8 @@ def test_a_failed_request_stops_further_sends_and_keeps_the_vectors_that_landed(
 
 
 def test_the_window_bounds_requests_and_the_vectors_their_answers_hold():
-    window = embed._Window(most=3, dimensions=1536)
-    full = embed.VECTOR_FLOATS_IN_FLIGHT // 1536 // 2  # inputs of one of two full requests
+    window = Window(most=3, dimensions=1536, limit=3)
+    full = VECTOR_FLOATS_IN_FLIGHT // 1536 // 2  # inputs of one of two full requests
     assert window.has_room(10 * full)  # one request always goes, however large
     window.opened(full)
     assert window.has_room(full) and not window.has_room(full + 1)
@@ -83,3 +83,22 @@ def test_the_window_bounds_requests_and_the_vectors_their_answers_hold():
     assert not window.has_room(1)  # three out: the count bounds them too
     window.closed(full)
     assert window.has_room(full - 2)
+
+
+def test_the_window_grows_while_answers_keep_their_pace_and_holds_when_they_slow_down():
+    far = Window(most=16, dimensions=8)  # latency, not work: answers take as long whatever is out
+    for _ in range(6):
+        far.opened(10)
+        far.closed(10, tokens=1000, seconds=0.5)
+    assert int(far.limit) == 8
+    busy = Window(most=16, dimensions=8)  # work: with n out, each answer takes n times as long
+    for _ in range(10):
+        out = max(1, int(busy.limit))
+        busy.opened(10)
+        busy.closed(10, tokens=1000, seconds=0.5 * out)
+    assert int(busy.limit) <= 3
+    capped = Window(most=4, dimensions=8)
+    for _ in range(10):
+        capped.opened(10)
+        capped.closed(10, tokens=1000, seconds=0.5)
+    assert capped.limit == 4

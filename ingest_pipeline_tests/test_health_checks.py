@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from ingest_pipeline.api.app import create_app
 from ingest_pipeline.cli.main import main
-from ingest_pipeline.health_checks import NO_DAEMON, daemon_check, provider_checks
+from ingest_pipeline.orchestration.daemon_health import NO_DAEMON, daemon_check
+from ingest_pipeline.service.health import provider_checks
 from ingest_pipeline.settings import VARIABLES, Settings
 from ingest_pipeline.simulators.llamaparse_api import ParseSimulatorConfig, running_llamaparse_simulator
 from ingest_pipeline.simulators.openai_api import SimulatorConfig, running_simulator

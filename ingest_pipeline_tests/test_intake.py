@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from ingest_pipeline.intake import IntakeRefused, StillBeingWritten, admit
+from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit
 from ingest_pipeline_tests.bad_files import sparse_file
 from ingest_pipeline_tests.bad_inputs import REFUSED_AT_INTAKE, SIZE_LIMIT
 from ingest_pipeline_tests.pipeline_runs import paragraph, write

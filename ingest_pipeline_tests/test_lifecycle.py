@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
-from ingest_pipeline.catalog import chunks, documents
-from ingest_pipeline.intake import register_file
-from ingest_pipeline.lifecycle import delete_document, redrive, restart_status
-from ingest_pipeline.models import Chunk
-from ingest_pipeline.statuses import DocumentStatus, Stage
+from ingest_pipeline.domain.models import Chunk
+from ingest_pipeline.domain.statuses import DocumentStatus, Stage
+from ingest_pipeline.intake.admit import register_file
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.service.lifecycle import delete_document, redrive, restart_status
+from ingest_pipeline.store import chunks, documents
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
+
 
 def _rows_of(app, doc_id: str) -> dict[str, int]:
     with app.engine.connect() as conn:

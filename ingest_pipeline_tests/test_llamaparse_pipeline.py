@@ -14,12 +14,20 @@ import httpx
 import pytest
 from fpdf import FPDF
 
-from ingest_pipeline.catalog import documents
-from ingest_pipeline.lifecycle import redrive
-from ingest_pipeline.sensors import FETCH_SELECTION, RESUBMIT_SELECTION
-from ingest_pipeline.statuses import DocumentStatus, Stage
-from ingest_pipeline.webhook_events import SIGNATURE_HEADER, sign
-from ingest_pipeline_tests.llamaparse_stack import KEY, SECRET, count, llamaparse_stack, run_requested, tick, wait_until
+from ingest_pipeline.domain.statuses import DocumentStatus, Stage
+from ingest_pipeline.orchestration.sensors import FETCH_SELECTION, RESUBMIT_SELECTION
+from ingest_pipeline.parse.webhooks import SIGNATURE_HEADER, sign
+from ingest_pipeline.service.lifecycle import redrive
+from ingest_pipeline.store import documents
+from ingest_pipeline_tests.llamaparse_stack import (
+    KEY,
+    SECRET,
+    count,
+    llamaparse_stack,
+    run_requested,
+    tick,
+    wait_until,
+)
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 
 

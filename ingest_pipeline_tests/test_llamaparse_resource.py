@@ -12,9 +12,9 @@ from fpdf import FPDF
 from sqlalchemy import text
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.application import Application
-from ingest_pipeline.parse_job_status import COMPLETED, FAILED
-from ingest_pipeline.resources.llamaparse import LlamaParseResource
+from ingest_pipeline.domain.parse_job_status import COMPLETED, FAILED
+from ingest_pipeline.parse.llamaparse import LlamaParseResource
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.simulators.llamaparse_api import ParseSimulatorConfig, running_llamaparse_simulator
 from ingest_pipeline_tests.pipeline_runs import paragraph, write

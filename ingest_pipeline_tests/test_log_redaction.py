@@ -10,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.application import Application
-from ingest_pipeline.log_format import json_lines_logger, structured_logger
-from ingest_pipeline.log_redaction import REDACTED, redact
+from ingest_pipeline.logs.format import structured_logger
+from ingest_pipeline.logs.redaction import REDACTED, redact
+from ingest_pipeline.orchestration.loggers import json_lines_logger
+from ingest_pipeline.parse.webhooks import SIGNATURE_HEADER, sign
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.webhook_events import SIGNATURE_HEADER, sign
 from ingest_pipeline_tests.llamaparse_stack import tick
 from ingest_pipeline_tests.log_lines import json_lines, launch_requested
 from ingest_pipeline_tests.pipeline_runs import paragraph

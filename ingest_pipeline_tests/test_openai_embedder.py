@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from ingest_pipeline.application import Application
-from ingest_pipeline.catalog import documents
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
 from ingest_pipeline.simulators.openai_api import running_simulator
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.simulators.openai_embeddings import SimulatorConfig
+from ingest_pipeline.store import documents
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 
 KEY = "sk-test-key"

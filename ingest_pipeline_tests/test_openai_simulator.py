@@ -11,9 +11,14 @@ import numpy as np
 import openai
 import pytest
 
-from ingest_pipeline.cli.main import build_parser
 from ingest_pipeline.simulators.openai_api import FaultConfig, SimulatorConfig, running_simulator
-from ingest_pipeline.simulators.openai_protocol import MAX_INPUT_TOKENS, MAX_INPUTS, MAX_REQUEST_TOKENS, MODELS, tokenizer
+from ingest_pipeline.simulators.openai_protocol import (
+    MAX_INPUT_TOKENS,
+    MAX_INPUTS,
+    MAX_REQUEST_TOKENS,
+    MODELS,
+    tokenizer,
+)
 
 KEY = "sk-simulator-test"
 SMALL = "text-embedding-3-small"
@@ -249,15 +254,3 @@ def test_stats_count_requests_inputs_and_tokens(client, base_url, config):
     assert stats["by_outcome"] == {"ok": 1, "injected_500": 1}
     assert stats["by_status"] == {"200": 1, "500": 1}
     assert httpx.post(control(base_url, "/_stats/reset")).json()["requests"] == 0
-
-
-def test_cli_flags_map_onto_the_fault_settings():
-    parser = build_parser()
-    simulate = ["simulate", "openai"]
-    args = parser.parse_args(simulate + ["--port", "9000", "--rpm", "60", "--fault-500", "0.1", "--slow-seconds", "0.5",
-                                         "--latency-seconds", "0.25"])
-    assert (args.port, args.rpm, args.tpm, args.probability_500, args.slow_seconds) == (9000, 60, None, 0.1, 0.5)
-    assert args.latency_seconds == 0.25 and parser.parse_args(simulate).latency_seconds == 0.0
-    for invalid in (["--fault-drop", "1.5"], ["--tpm", "0"]):
-        with pytest.raises(SystemExit):
-            parser.parse_args(simulate + invalid)

@@ -6,6 +6,7 @@ import httpx
 import openai
 import pytest
 
+from ingest_pipeline.cli.main import build_parser
 from ingest_pipeline.simulators.openai_api import FaultConfig, SimulatorConfig, running_simulator
 from ingest_pipeline.simulators.openai_ratelimit import UNLIMITED, TokenBucketLimiter, format_duration
 
@@ -139,3 +140,15 @@ def test_latency_delays_every_answer():
 )
 def test_durations_are_written_as_openai_does(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_cli_flags_map_onto_the_fault_settings():
+    parser = build_parser()
+    simulate = ["simulate", "openai"]
+    args = parser.parse_args(simulate + ["--port", "9000", "--rpm", "60", "--fault-500", "0.1", "--slow-seconds", "0.5",
+                                         "--latency-seconds", "0.25"])
+    assert (args.port, args.rpm, args.tpm, args.probability_500, args.slow_seconds) == (9000, 60, None, 0.1, 0.5)
+    assert args.latency_seconds == 0.25 and parser.parse_args(simulate).latency_seconds == 0.0
+    for invalid in (["--fault-drop", "1.5"], ["--tpm", "0"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(simulate + invalid)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ingest_pipeline.catalog import documents
-from ingest_pipeline.statuses import DocumentStatus, Stage
+from ingest_pipeline.domain.statuses import DocumentStatus, Stage
+from ingest_pipeline.store import documents
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 
 

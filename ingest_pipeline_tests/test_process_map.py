@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from ingest_pipeline.errors import DocumentRejected, ProviderPaused
-from ingest_pipeline.process_map import ForkedWorkers, WorkerDied
+from ingest_pipeline.domain.errors import DocumentRejected, ProviderPaused
+from ingest_pipeline.orchestration.process_map import ForkedWorkers, WorkerDied
 
 _started_in: list[int] = []
 
@@ -99,7 +99,7 @@ def test_a_dead_worker_is_pinned_on_the_item_that_killed_it():
 _ORPHAN_PARENT = """
 import os, sys, time
 from pathlib import Path
-from ingest_pipeline.process_map import ForkedWorkers
+from ingest_pipeline.orchestration.process_map import ForkedWorkers
 
 def work(item):
     Path(sys.argv[1]).write_text(str(os.getpid()))

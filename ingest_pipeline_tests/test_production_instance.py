@@ -15,8 +15,9 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from sqlalchemy.engine import make_url
 
-from ingest_pipeline.assets.policies import EMBEDDING_POOL, PARSE_POOL
-from ingest_pipeline.definitions import INGEST_JOB, defs
+from ingest_pipeline.definitions import defs
+from ingest_pipeline.orchestration.code_location import INGEST_JOB
+from ingest_pipeline.orchestration.policies import EMBEDDING_POOL, PARSE_POOL
 from ingest_pipeline_tests.scratch_postgres import scratch_database, tcp_port_for
 
 REPOSITORY = Path(__file__).resolve().parents[1]

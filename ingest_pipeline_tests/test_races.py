@@ -7,11 +7,12 @@ import threading
 
 from sqlalchemy import create_engine, text
 
-from ingest_pipeline import instance_storage
-from ingest_pipeline.application import Application
-from ingest_pipeline.database.engine import get_engine
-from ingest_pipeline.lifecycle import delete_document
+from ingest_pipeline.orchestration import instance_storage
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.service.lifecycle import delete_document
 from ingest_pipeline.settings import Settings
+from ingest_pipeline.store import locks
+from ingest_pipeline.store.engine import get_engine
 from ingest_pipeline_tests.pipeline_runs import register
 from ingest_pipeline_tests.scratch_postgres import scratch_database
 from ingest_pipeline_tests.store_invariants import violations
@@ -76,7 +77,7 @@ def test_a_cli_starting_while_another_creates_the_dagster_schema_waits_for_it(da
         failures: list[BaseException] = []
         with engine.connect() as first:
             transaction = first.begin()  # the other CLI, half-way through creating the schema
-            first.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": instance_storage._SCHEMA_LOCK})
+            first.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": locks.SCHEMA_LOCK})
             first.execute(text(f"CREATE SCHEMA {instance_storage.SCHEMA}"))
             second = threading.Thread(target=_create_storage, args=(failures,))
             second.start()

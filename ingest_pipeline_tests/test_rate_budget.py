@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import create_engine
 
-from ingest_pipeline.openai_requests import Usage
-from ingest_pipeline.rate_budget import MAX_WAIT_SECONDS, Limits, PostgresRateBudget
+from ingest_pipeline.embed.budget import MAX_WAIT_SECONDS, Limits, PostgresRateBudget
+from ingest_pipeline.embed.embedder import Usage
 
 
 class Waited(Exception):

@@ -7,10 +7,10 @@ import time
 
 import dagster as dg
 
-from ingest_pipeline.assets.policies import DOCUMENTS_PARTITION
-from ingest_pipeline.definitions import build_definitions
-from ingest_pipeline.runs import RANGE_END_TAG, RANGE_START_TAG
-from ingest_pipeline.sensors import MAX_DOCUMENTS_PER_TICK
+from ingest_pipeline.orchestration.code_location import build_definitions
+from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
+from ingest_pipeline.orchestration.sensors import MAX_DOCUMENTS_PER_TICK
 from ingest_pipeline_tests.pipeline_runs import paragraph, register, write
 
 
@@ -82,7 +82,7 @@ def test_inbox_registers_settled_files_leaves_growing_ones_and_sets_bad_ones_asi
 
 
 def test_identical_uploads_are_one_document_and_one_request(app, instance, tmp_path):
-    from ingest_pipeline.intake import register_file
+    from ingest_pipeline.intake.admit import register_file
 
     first = register_file(app.engine, app.store, write(tmp_path, "a.txt", paragraph("otter")))
     second = register_file(app.engine, app.store, write(tmp_path, "copy-of-a.txt", paragraph("otter")))
@@ -93,9 +93,9 @@ def test_identical_uploads_are_one_document_and_one_request(app, instance, tmp_p
 
 
 def test_a_redriven_document_is_requested_again_with_a_new_run_key(app, instance, tmp_path):
-    from ingest_pipeline.catalog import documents as catalog
-    from ingest_pipeline.lifecycle import redrive
-    from ingest_pipeline.statuses import Stage
+    from ingest_pipeline.domain.statuses import Stage
+    from ingest_pipeline.service.lifecycle import redrive
+    from ingest_pipeline.store import documents as catalog
 
     doc_id = register(app, write(tmp_path, "x.txt", paragraph("marten")))
     first = _tick(app, instance, "uploads_sensor")

@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingest_pipeline.resources.llamaparse import LlamaParseResource
-from ingest_pipeline.resources.openai_embedder import OpenAIEmbedder
-from ingest_pipeline.resources.wiring import ConfigurationError, build_resources
+from ingest_pipeline.embed.openai_resource import OpenAIEmbedder
+from ingest_pipeline.orchestration.wiring import ConfigurationError, build_resources
+from ingest_pipeline.parse.llamaparse import LlamaParseResource
 from ingest_pipeline.settings import VARIABLES, Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -9,11 +9,11 @@ import time
 
 from sqlalchemy import text
 
-from ingest_pipeline.catalog import documents
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.stages import runner
-from ingest_pipeline.stages.runner import DONE, FAILED, RETRY, SKIPPED, run_stage_in_order
-from ingest_pipeline.statuses import DocumentStatus, Stage
+from ingest_pipeline.domain.errors import DocumentRejected
+from ingest_pipeline.domain.statuses import DocumentStatus, Stage
+from ingest_pipeline.orchestration import runner
+from ingest_pipeline.orchestration.runner import DONE, FAILED, RETRY, SKIPPED, run_stage_in_order
+from ingest_pipeline.store import documents
 from ingest_pipeline_tests.pipeline_runs import register, write
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ingest_pipeline.storage import ContentStore
+from ingest_pipeline.store.content import ContentStore
 
 
 def _everything(root) -> list[str]:

@@ -9,9 +9,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.log_format import CORRELATION
-from ingest_pipeline.sensors import FETCH_SELECTION, SUBMIT_SELECTION
-from ingest_pipeline.statuses import STAGES, DocumentStatus, Stage
+from ingest_pipeline.domain.statuses import STAGES, DocumentStatus, Stage
+from ingest_pipeline.logs.format import CORRELATION
+from ingest_pipeline.orchestration.sensors import FETCH_SELECTION, SUBMIT_SELECTION
 from ingest_pipeline_tests.llamaparse_stack import count, llamaparse_stack, tick, wait_until
 from ingest_pipeline_tests.log_lines import about, json_lines, launch_requested
 from ingest_pipeline_tests.pipeline_runs import paragraph, write

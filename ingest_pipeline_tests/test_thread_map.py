@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ingest_pipeline.thread_map import map_in_threads
+from ingest_pipeline.cli.thread_map import map_in_threads
 
 
 def test_results_come_back_in_the_order_of_the_items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest_pipeline.token_bucket import Advertised, Bucket, advertised, parse_reset
+from ingest_pipeline.embed.token_bucket import Advertised, Bucket, advertised, parse_reset
 
 
 def test_a_bucket_refills_continuously_not_at_the_top_of_a_minute():

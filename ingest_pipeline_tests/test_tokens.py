@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest_pipeline import tokens
+from ingest_pipeline.domain import tokens
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _SAMPLES = [
@@ -57,7 +57,7 @@ def test_loads_without_network_or_cache(tmp_path):
 
         socket.socket.connect = socket.socket.connect_ex = refuse
         socket.create_connection = socket.getaddrinfo = refuse
-        from ingest_pipeline import tokens
+        from ingest_pipeline.domain import tokens
         print(tokens.count_tokens("hello world"))
         """
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.ids import text_hash
-from ingest_pipeline.models import Page
-from ingest_pipeline.validation import EMPTY_REASON, assess, clean_pages, clean_text
+from ingest_pipeline.domain.errors import DocumentRejected
+from ingest_pipeline.domain.ids import text_hash
+from ingest_pipeline.domain.models import Page
+from ingest_pipeline.validate.rules import EMPTY_REASON, assess, clean_pages, clean_text
 
 _PROSE = "The quarterly report covers revenue, costs and the outlook for the next year in detail."
 _STRUCTURED = "# Guide\n\n## Setup\n\n- install it\n- configure it\n1. first\n\n| a | b |\n| 1 | 2 |\n\nEnd."

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ingest_pipeline.webhook_events import InvalidEvent, parse_event, sign, signature_is_valid
+from ingest_pipeline.parse.webhooks import InvalidEvent, parse_event, sign, signature_is_valid
 
 SECRET = "whsec-test"
 EVENT = {"event_id": "evt_1", "event_type": "parse.success", "timestamp": 1763900000.5,

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from ingest_pipeline.api.app import create_app
-from ingest_pipeline.application import Application
+from ingest_pipeline.parse.webhooks import sign
+from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
-from ingest_pipeline.webhook_events import sign
 
 SECRET = "whsec-receiver-test"
 

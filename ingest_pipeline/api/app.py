@@ -10,19 +10,19 @@ from ingest_pipeline.api import routes_documents, routes_health, routes_search, 
 from ingest_pipeline.api.context import ApiContext, require_token
 from ingest_pipeline.api.request_log import RequestLog
 from ingest_pipeline.api.schemas import Problem
-from ingest_pipeline.application import Application
-from ingest_pipeline.extraction import ExtractionLimits
-from ingest_pipeline.log_redaction import register_settings_secrets
+from ingest_pipeline.logs.redaction import register_settings_secrets
+from ingest_pipeline.parse.extraction import ExtractionLimits
+from ingest_pipeline.service.application import Application
 
 if TYPE_CHECKING:
-    import dagster as dg
+    from ingest_pipeline.orchestration.runs import DagsterInstance
 
 DEFAULT_MAX_UPLOAD_BYTES = ExtractionLimits().max_file_bytes
 
 
 def create_app(app: Application, api_token: str | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-               instance: "dg.DagsterInstance | None" = None) -> FastAPI:
+               instance: "DagsterInstance | None" = None) -> FastAPI:
     """The API over `app`. With `api_token`, every route but /health and the docs needs it as a bearer token.
 
     `instance` is the Dagster instance whose `documents` partitions deletes remove; without one,

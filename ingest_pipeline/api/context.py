@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ingest_pipeline.application import Application
-from ingest_pipeline.health_checks import CheckResult, open_heartbeat_instance, provider_checks
+from ingest_pipeline.domain.checks import CheckResult
+from ingest_pipeline.orchestration.daemon_health import open_heartbeat_instance
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.service.health import provider_checks
 
 if TYPE_CHECKING:
-    import dagster as dg
+    from ingest_pipeline.orchestration.runs import DagsterInstance
 
 _bearer = HTTPBearer(auto_error=False, description="The token set in INGEST_API_TOKEN.")
 # Provider checks are network calls (one costs an embedding of one token): a polled /health reuses them.
@@ -24,25 +26,25 @@ PROVIDER_TIMEOUT_SECONDS = 3.0
 
 class ApiContext:
     def __init__(self, app: Application, api_token: str | None, max_upload_bytes: int,
-                 instance: "dg.DagsterInstance | None" = None):
+                 instance: "DagsterInstance | None" = None):
         self.app = app
         self.api_token = api_token
         self.max_upload_bytes = max_upload_bytes
         self._instance = instance
         self._lock = threading.Lock()
-        self._heartbeats: "dg.DagsterInstance | None" = None
+        self._heartbeats: "DagsterInstance | None" = None
         self._providers: tuple[float, list[CheckResult]] | None = None
 
-    def dagster_instance(self) -> "dg.DagsterInstance":
+    def dagster_instance(self) -> "DagsterInstance":
         """Opened on first use: only deletes need it, and opening it touches DAGSTER_HOME."""
         with self._lock:
             if self._instance is None:
-                from ingest_pipeline.runs import open_instance
+                from ingest_pipeline.orchestration.runs import open_instance
 
                 self._instance = open_instance(self.app.settings.dagster_home)
             return self._instance
 
-    def heartbeat_instance(self) -> "dg.DagsterInstance":
+    def heartbeat_instance(self) -> "DagsterInstance":
         """The instance whose daemon heartbeats /health reads; opened without touching DAGSTER_HOME."""
         with self._lock:
             if self._instance is not None:

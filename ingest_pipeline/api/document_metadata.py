@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from ingest_pipeline.catalog import documents
+from ingest_pipeline.store import documents
 
 
 class InvalidMetadata(ValueError):
@@ -20,7 +20,7 @@ def check_metadata(engine: Engine, raw: str) -> str:
     """
     try:
         with engine.connect() as conn:
-            kind = conn.execute(text("SELECT jsonb_typeof(CAST(:m AS jsonb))"), {"m": raw}).scalar()
+            kind = documents.json_type(conn, raw)
     except (DBAPIError, ValueError):
         # psycopg2 refuses NUL characters in parameters with a ValueError before sending them.
         kind = None

@@ -8,9 +8,9 @@ import time
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ingest_pipeline.ids import is_document_id
-from ingest_pipeline.log_format import structured_logger
-from ingest_pipeline.log_redaction import STANDARD_ATTRIBUTES
+from ingest_pipeline.domain.ids import is_document_id
+from ingest_pipeline.logs.format import structured_logger
+from ingest_pipeline.logs.redaction import STANDARD_ATTRIBUTES
 
 _log = structured_logger("api")
 _FIELDS = "ingest_pipeline.log_fields"

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
-from sqlalchemy import Connection, text
 
-from ingest_pipeline import lifecycle
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.api.schemas import DocumentList, DocumentView, Problem, RetryResult
-from ingest_pipeline.catalog import documents
-from ingest_pipeline.ids import is_document_id
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.ids import is_document_id
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.service import lifecycle
+from ingest_pipeline.store import documents
 
 MAX_PAGE = 500
 # Postgres OFFSET is a bigint, but anything past this is no page anyone means to ask for.
@@ -38,19 +37,10 @@ def list_documents(status_filter: DocumentStatus | None = Query(None, alias="sta
                    limit: int = Query(50, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                    context: ApiContext = Depends(get_context)) -> DocumentList:
     with context.app.engine.connect() as conn:
-        ids, total = _page(conn, status_filter, limit, offset)
+        ids, total = documents.page(conn, str(status_filter) if status_filter else None, limit, offset)
     # Application.documents counts each document's vectors in the configured embedding set.
     items = [DocumentView.of(doc, n) for doc, n in context.app.documents(ids)]
     return DocumentList(items=items, total=total, limit=limit, offset=offset)
-
-
-def _page(conn: Connection, wanted: DocumentStatus | None, limit: int, offset: int) -> tuple[list[str], int]:
-    where = "WHERE status = :status" if wanted else ""
-    params = {"status": str(wanted) if wanted else None, "limit": limit, "offset": offset}
-    total = conn.execute(text(f"SELECT count(*) FROM documents {where}"), params).scalar_one()
-    ids = conn.execute(text(f"SELECT id FROM documents {where} ORDER BY created_at, id "
-                            "LIMIT :limit OFFSET :offset"), params).scalars().all()
-    return list(ids), total
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Response, status
 
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.api.schemas import Check, Health, NamedCheck
-from ingest_pipeline.application import Application
-from ingest_pipeline.health_checks import CheckResult, daemon_check_of, database_checks, storage_check
+from ingest_pipeline.domain.checks import CheckResult
+from ingest_pipeline.orchestration.daemon_health import daemon_check_of
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.service.health import database_checks, storage_check
 
 router = APIRouter(tags=["health"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.api.schemas import Problem, SearchHit, SearchResults
-from ingest_pipeline.application import NothingEmbedded
-from ingest_pipeline.errors import TransientFailure
-from ingest_pipeline.openai_requests import ProviderConfigurationError
+from ingest_pipeline.domain.errors import TransientFailure
+from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
+from ingest_pipeline.service.application import NothingEmbedded
 
 MAX_K = 50
 MAX_QUERY_CHARS = 2000

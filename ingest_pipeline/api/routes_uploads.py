@@ -13,9 +13,15 @@ from ingest_pipeline.api.document_metadata import InvalidMetadata, check_metadat
 from ingest_pipeline.api.request_log import annotate
 from ingest_pipeline.api.schemas import Problem, UploadResult
 from ingest_pipeline.api.uploads import (
-    FILE_FIELD, FORM_OVERHEAD_BYTES, MalformedUpload, ReceivedUpload, UploadTooLarge, boundary_of, receive_upload,
+    FILE_FIELD,
+    FORM_OVERHEAD_BYTES,
+    MalformedUpload,
+    ReceivedUpload,
+    UploadTooLarge,
+    boundary_of,
+    receive_upload,
 )
-from ingest_pipeline.intake import IntakeRefused, admit, sanitise_file_name
+from ingest_pipeline.intake.admit import IntakeRefused, admit, sanitise_file_name
 
 MAX_EXTERNAL_ID = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

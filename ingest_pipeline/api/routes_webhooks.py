@@ -8,11 +8,15 @@ from pydantic import BaseModel
 
 from ingest_pipeline.api.context import ApiContext, get_context
 from ingest_pipeline.api.request_log import annotate
-from ingest_pipeline.catalog import webhook_log
-from ingest_pipeline.providers import LLAMAPARSE
-from ingest_pipeline.webhook_events import (
-    SIGNATURE_HEADER, WEBHOOK_PATH, InvalidEvent, parse_event, signature_is_valid,
+from ingest_pipeline.domain.providers import LLAMAPARSE
+from ingest_pipeline.parse.webhooks import (
+    SIGNATURE_HEADER,
+    WEBHOOK_PATH,
+    InvalidEvent,
+    parse_event,
+    signature_is_valid,
 )
+from ingest_pipeline.store import webhook_log
 
 router = APIRouter(tags=["webhooks"])
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from ingest_pipeline.catalog.documents import Document
-from ingest_pipeline.search import Hit
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.search.hits import Hit
+from ingest_pipeline.store.documents import Document
 
 
 class Problem(BaseModel):

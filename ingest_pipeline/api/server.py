@@ -6,9 +6,9 @@ import uvicorn
 
 from ingest_pipeline.api.app import DEFAULT_MAX_UPLOAD_BYTES, create_app
 from ingest_pipeline.api.binding import DEFAULT_HOST, DEFAULT_PORT, check_binding
-from ingest_pipeline.application import Application
-from ingest_pipeline.log_format import JsonLineFormatter, StderrHandler
-from ingest_pipeline.log_redaction import RedactSecrets
+from ingest_pipeline.logs.format import JsonLineFormatter, StderrHandler
+from ingest_pipeline.logs.redaction import RedactSecrets
+from ingest_pipeline.service.application import Application
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, api_token: str | None = None,

@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Sequence
 
-from ingest_pipeline.application import Application
+from ingest_pipeline.service.application import Application
 
 
 class DagsterSetUp:
@@ -33,13 +33,13 @@ class DagsterSetUp:
 
     def launch(self, document_ids: Sequence[str]) -> list:
         """Run the ingest job over these documents, once the set-up is done (errors in it raise here)."""
-        from ingest_pipeline.runs import launch_ingest
+        from ingest_pipeline.orchestration.runs import launch_ingest
 
         self.start()
         settings = self._app.settings
         return launch_ingest(settings.dagster_home, document_ids, self._app.resources, self._prepared.result())
 
     def _prepare(self):
-        from ingest_pipeline.runs import prepare_ingest
+        from ingest_pipeline.orchestration.runs import prepare_ingest
 
         return prepare_ingest(self._app.settings.dagster_home, self._app.resources)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ingest_pipeline.application import Application
-from ingest_pipeline.health_checks import (
-    DEFAULT_TIMEOUT_SECONDS, CheckResult, daemon_check_of, database_checks, open_heartbeat_instance, provider_checks,
-    storage_check,
-)
+from ingest_pipeline.domain.checks import CheckResult
+from ingest_pipeline.orchestration.daemon_health import daemon_check_of, open_heartbeat_instance
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.service.health import DEFAULT_TIMEOUT_SECONDS, database_checks, provider_checks, storage_check
 from ingest_pipeline.settings import Settings
 
 

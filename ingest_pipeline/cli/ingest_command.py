@@ -8,15 +8,15 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
-from ingest_pipeline.application import SETTLED, Application
-from ingest_pipeline.catalog.documents import Document
 from ingest_pipeline.cli.dagster_set_up import DagsterSetUp
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
 from ingest_pipeline.cli.progress import ProgressReporter
-from ingest_pipeline.intake import IntakeRefused, admit, could_not_read
-from ingest_pipeline.statuses import DocumentStatus
-from ingest_pipeline.storage import ContentStore
-from ingest_pipeline.thread_map import map_in_threads
+from ingest_pipeline.cli.thread_map import map_in_threads
+from ingest_pipeline.domain.statuses import SETTLED, DocumentStatus
+from ingest_pipeline.intake.admit import IntakeRefused, admit, could_not_read
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.store.content import ContentStore
+from ingest_pipeline.store.documents import Document
 
 _TABLE_COLUMNS = ("id", "status", "chunks", "embeddings", "path", "reason")
 FILES_AT_ONCE = 2
@@ -49,7 +49,7 @@ def run(args) -> int:
 
 def register_only(args) -> int:
     """Prints one document id per line, so scripts can pass them to `dagster asset materialize --partition`."""
-    from ingest_pipeline.runs import add_partitions, open_instance
+    from ingest_pipeline.orchestration.runs import add_partitions, open_instance
 
     app = Application.from_env()
     ids, rows = register_paths(app, args.paths)
@@ -131,8 +131,8 @@ def process_documents(app: Application, ids: list[str], show_progress: bool,
 def _finish_parse_jobs(app: Application, ids: list[str], dagster: DagsterSetUp) -> list:
     """With a parser service, wait for the jobs the first run submitted, then run the rest; stuck
     jobs are submitted again by the next run, up to the parser's limit."""
-    from ingest_pipeline.parse_tracking import wait_for_jobs
-    from ingest_pipeline.resources.parser import AsynchronousParser
+    from ingest_pipeline.parse.parsers import AsynchronousParser
+    from ingest_pipeline.parse.tracking import wait_for_jobs
 
     parser, results = app.resources["parser"], []
     if not isinstance(parser, AsynchronousParser):

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Iterable, Sequence, TextIO
 
-from ingest_pipeline.catalog.documents import Document
+from ingest_pipeline.store.documents import Document
 
 DOCUMENT_FIELDS = ("id", "path", "sha256", "status", "failed_stage", "reason", "attempts", "chunks", "embeddings")
 

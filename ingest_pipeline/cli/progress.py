@@ -6,7 +6,7 @@ import sys
 import threading
 from collections import Counter
 
-from ingest_pipeline.statuses import PROGRESS, DocumentStatus
+from ingest_pipeline.domain.statuses import PROGRESS, DocumentStatus
 
 _INTERVAL = 0.5
 _UNATTENDED_INTERVAL = 5.0

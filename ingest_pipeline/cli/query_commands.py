@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ingest_pipeline.application import Application, NothingEmbedded
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.service.application import Application, NothingEmbedded
 
 
 def add_to(commands) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 from ingest_pipeline.api.binding import DEFAULT_HOST, DEFAULT_PORT, UnsafeBinding
-from ingest_pipeline.application import Application
 from ingest_pipeline.cli.ingest_command import process_documents
 from ingest_pipeline.cli.output import document_row, print_table
-from ingest_pipeline.lifecycle import redrive
-from ingest_pipeline.statuses import DocumentStatus
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.service.lifecycle import redrive
 
 
 def add_to(commands) -> None:
@@ -24,7 +24,7 @@ def add_to(commands) -> None:
 
 
 def serve_api(args) -> int:
-    from ingest_pipeline.api.server import serve  # FastAPI and uvicorn: only for this command
+    from ingest_pipeline.api.server import serve
 
     app = Application.from_env()
     try:

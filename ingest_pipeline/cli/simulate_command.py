@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ingest_pipeline.providers import LLAMAPARSE, OPENAI
+from ingest_pipeline.domain.providers import LLAMAPARSE, OPENAI
 from ingest_pipeline.simulators.llamaparse_faults import JOB_PROBABILITIES, REQUEST_PROBABILITIES, ParseFaultConfig
 from ingest_pipeline.simulators.openai_faults import FaultConfig
 from ingest_pipeline.simulators.openai_protocol import ApiError

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ingest_pipeline.background_server import serving_in_background
+from ingest_pipeline.simulators.background_server import serving_in_background
 from ingest_pipeline.simulators.control_routes import add_control_routes
 from ingest_pipeline.simulators.llamaparse_faults import ParseFaultConfig, ParseFaultInjector
 from ingest_pipeline.simulators.llamaparse_jobs import JobRunner, ParseJob, new_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest_pipeline.simulators.seeded_draws import LiveFaultSettings, SeededDraws
 from ingest_pipeline.simulators.openai_faults import _is_integer, _is_number, _require
+from ingest_pipeline.simulators.seeded_draws import LiveFaultSettings, SeededDraws
 
 # Drawn once per API request.
 REQUEST_PROBABILITIES = ("probability_429", "probability_500")

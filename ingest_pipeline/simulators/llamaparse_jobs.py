@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePath
 
-from ingest_pipeline.errors import DocumentRejected
-from ingest_pipeline.extraction import extract_pages, sniff_file
-from ingest_pipeline.parse_job_status import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, TERMINAL
+from ingest_pipeline.domain.errors import DocumentRejected
+from ingest_pipeline.domain.parse_job_status import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, TERMINAL
+from ingest_pipeline.parse.extraction import extract_pages, sniff_file
 from ingest_pipeline.simulators.llamaparse_faults import JobFate
 from ingest_pipeline.simulators.llamaparse_stats import ParseStats
 from ingest_pipeline.simulators.llamaparse_webhooks import WebhookSender

@@ -9,9 +9,14 @@ from typing import Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from ingest_pipeline.background_server import serving_in_background
+from ingest_pipeline.simulators.background_server import serving_in_background
 from ingest_pipeline.simulators.control_routes import add_control_routes, add_limit_routes
-from ingest_pipeline.simulators.openai_embeddings import CONNECTION_KEY, ConnectionFate, EmbeddingsEndpoint, SimulatorConfig
+from ingest_pipeline.simulators.openai_embeddings import (
+    CONNECTION_KEY,
+    ConnectionFate,
+    EmbeddingsEndpoint,
+    SimulatorConfig,
+)
 from ingest_pipeline.simulators.openai_faults import FaultConfig
 
 __all__ = ["FaultConfig", "SimulatorConfig", "create_app", "running_simulator", "serve"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest_pipeline.simulators.seeded_draws import LiveFaultSettings, SeededDraws
 from ingest_pipeline.simulators.openai_protocol import ApiError
+from ingest_pipeline.simulators.seeded_draws import LiveFaultSettings, SeededDraws
 
 _PROBABILITIES = ("probability_429", "probability_500", "probability_slow", "probability_malformed", "probability_drop")
 

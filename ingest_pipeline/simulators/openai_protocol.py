@@ -7,13 +7,16 @@ from dataclasses import dataclass
 
 import tiktoken
 
-from ingest_pipeline.embedding_models import (
-    MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_INPUT, MAX_TOKENS_PER_REQUEST, OPENAI_MODELS,
+from ingest_pipeline.domain.tokens import ENCODING_NAME
+from ingest_pipeline.embed.models import (
+    MAX_INPUTS_PER_REQUEST,
+    MAX_TOKENS_PER_INPUT,
+    MAX_TOKENS_PER_REQUEST,
+    OPENAI_MODELS,
 )
-from ingest_pipeline.tokens import ENCODING_NAME
 
 # The bundled copy of cl100k_base: tiktoken would otherwise download the BPE file at first use.
-# OpenAI's limits and models as `embedding_models` records them: the simulator serves the same.
+# OpenAI's limits and models as `embed.models` records them: the simulator serves the same.
 MAX_INPUTS = MAX_INPUTS_PER_REQUEST
 MAX_INPUT_TOKENS = MAX_TOKENS_PER_INPUT
 MAX_REQUEST_TOKENS = MAX_TOKENS_PER_REQUEST

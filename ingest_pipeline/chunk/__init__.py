@@ -1,0 +1,1 @@
+"""Clean text to chunks: blocks, then packing, then the stage and its resource."""

@@ -1,1 +1,0 @@
-"""Postgres access: the embedded server, versioned migrations and the connection pool."""

@@ -1,0 +1,132 @@
+"""The embedding stage: embed missing texts across all documents of a run, then publish each document."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.domain.errors import ProviderPaused
+from ingest_pipeline.embed.batching import token_batches
+from ingest_pipeline.embed.embedder import Embedder
+from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
+from ingest_pipeline.embed.publish import EmbeddingPass, Publisher, hashes_by_document
+from ingest_pipeline.embed.window import Window
+from ingest_pipeline.store import chunks, documents, embeddings
+from ingest_pipeline.store.chunks import StoredChunk
+
+# Below this many new vectors, inserting them into the HNSW index costs less than rebuilding it.
+REBUILD_MINIMUM = 500
+log = logging.getLogger(__name__)
+
+
+def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedder) -> EmbeddingPass:
+    """Embed every text these documents still need, once per distinct text, in token-aware batches
+    across documents. Vectors are cached batch by batch, so a crash loses at most the requests in
+    flight, and each document is published (in bulk) as soon as all its texts have vectors, while
+    the next requests are still out; the rest are left to `publish_document`, which says why."""
+    space = embedder.space
+    with engine.begin() as conn:
+        set_id = embeddings.ensure_set(conn, space.embedder, space.model, space.dimensions)
+        pending = chunks.pending(conn, document_ids, set_id)
+        have = embeddings.cached(conn, set_id, [c.text_hash for c in pending])
+        versions = {doc.id: doc.sha256 for doc in documents.get_many(conn, sorted({c.document_id for c in pending}))}
+    work = _distinct_missing(pending, have)
+    result = EmbeddingPass(set_id, cache_hits=len({c.text_hash for c in pending} & have),
+                           pending_documents=set(versions))
+    with _bulk_load(engine, set_id, len(pending), space.dimensions):
+        publisher = Publisher(engine, result, versions, hashes_by_document(pending), have)
+        _embed_all(engine, result, work, embedder, space.dimensions, publisher.texts_stored)
+        publisher.publish_the_rest()
+    return result
+
+
+def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], embedder: Embedder,
+               dimensions: int, stored: Callable[[list[StoredChunk]], None]) -> None:
+    """Send the batches, as many at once as `Window` finds the provider answers without queueing them
+    (within the embedder's cap and a memory bound): its latency overlaps the other requests and the
+    storing (and publishing) of vectors, and the shared rate budget decides when each goes. The first failure stops further sends; what is
+    already in flight still lands in the cache."""
+    batches = [[work[i] for i in batch_range]
+               for batch_range in token_batches([c.token_count for c in work], embedder.batch_limits)]
+    window = Window(embedder.max_requests_in_flight, dimensions)
+    fatal: ProviderConfigurationError | None = None
+    with ThreadPoolExecutor(max_workers=embedder.max_requests_in_flight) as pool:
+        in_flight: dict[Future, list[StoredChunk]] = {}
+
+        def send() -> None:
+            while batches and window.has_room(len(batches[0])):
+                batch = batches.pop(0)
+                window.opened(len(batch))
+                in_flight[pool.submit(embedder.embed_batch, [c.text for c in batch], [c.token_count for c in batch])] = batch
+
+        send()
+        while in_flight:
+            for future in wait(in_flight, return_when=FIRST_COMPLETED).done:
+                batch = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except ProviderConfigurationError as error:
+                    window.closed(len(batch))
+                    fatal = error
+                except ProviderPaused as paused:  # the provider's circuit is open: the documents wait
+                    window.closed(len(batch))
+                    result.paused, result.error = paused, paused.reason
+                except Exception as error:  # the documents still missing vectors report it, per document
+                    window.closed(len(batch))
+                    result.error = f"{type(error).__name__}: {error}"
+                else:
+                    window.closed(len(batch), outcome.usage.input_tokens, outcome.usage.answer_seconds)
+                    _record(engine, result, batch, outcome, dimensions)
+                    if fatal is None and result.error is None:
+                        send()  # before publishing, so the next requests are out while we publish
+                    stored(batch)
+    if fatal is not None:
+        raise fatal
+
+
+@contextmanager
+def _bulk_load(engine: Engine, set_id: int, new_vectors: int, dimensions: int) -> Iterator[None]:
+    """A large load into a small set drops the set's HNSW index first and builds it again at the
+    end, which is many times faster than inserting every vector into it."""
+    with engine.begin() as conn:
+        rebuild = new_vectors >= REBUILD_MINIMUM and embeddings.has_fewer_vectors(conn, set_id, new_vectors)
+        if rebuild:
+            embeddings.drop_index(conn, set_id)
+    try:
+        yield
+    finally:
+        if rebuild:
+            with engine.begin() as conn:
+                embeddings.ensure_index(conn, set_id, dimensions)
+
+
+def _record(engine: Engine, result: EmbeddingPass, batch: list[StoredChunk], outcome, dimensions: int) -> None:
+    vectors = [(batch[i].text_hash, vector) for i, vector in sorted(outcome.vectors.items())]
+    _check_dimensions([v for _, v in vectors], dimensions)
+    with engine.begin() as conn:
+        embeddings.store(conn, result.set_id, vectors)
+    result.usage.add(outcome.usage)
+    result.texts_embedded += len(vectors)
+    result.tokens_by_hash.update({batch[i].text_hash: batch[i].token_count for i in outcome.vectors})
+    result.rejected.update({batch[i].text_hash: reason for i, reason in outcome.rejected.items()})
+
+
+def _distinct_missing(pending: Sequence[StoredChunk], have: set[str]) -> list[StoredChunk]:
+    seen: set[str] = set()
+    work = []
+    for chunk in pending:
+        if chunk.text_hash not in have and chunk.text_hash not in seen:
+            seen.add(chunk.text_hash)
+            work.append(chunk)
+    return work
+
+
+def _check_dimensions(vectors: Sequence[Sequence[float]], dimensions: int) -> None:
+    for vector in vectors:
+        if len(vector) != dimensions:
+            raise ProviderConfigurationError(f"the embedder returned {len(vector)}-dimensional vectors but its embedding set "
+                             f"is {dimensions}-dimensional: check INGEST_EMBEDDING_DIMENSIONS")

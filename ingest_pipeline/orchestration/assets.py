@@ -1,0 +1,109 @@
+"""The six partitioned document assets: thin shells over the stages, one document per partition."""
+
+
+import dagster as dg
+
+from ingest_pipeline.chunk.resource import ChunkerResource
+from ingest_pipeline.chunk.stage import chunk_document
+from ingest_pipeline.domain.statuses import Stage
+from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
+from ingest_pipeline.embed.publish import publish_document
+from ingest_pipeline.embed.resource import EmbedderResource
+from ingest_pipeline.embed.stage import embed_pending
+from ingest_pipeline.intake.resource import DocumentStorageResource
+from ingest_pipeline.orchestration.checks import USABLE_TEXT_CHECK, usable_text_result
+from ingest_pipeline.orchestration.metadata import embedding_metadata, stage_result
+from ingest_pipeline.orchestration.policies import (
+    EMBEDDING_POOL,
+    INGEST_GROUP,
+    PARSE_POOL,
+    documents_partitions,
+    single_run_backfill,
+    transient_retry,
+)
+from ingest_pipeline.orchestration.runner import PROCESSES_AT_ONCE, run_stage, run_stage_in_order
+from ingest_pipeline.parse.parsers import AsynchronousParser
+from ingest_pipeline.parse.resource import ParserResource
+from ingest_pipeline.parse.stage import check_raw_document, parse_document, submit_document
+from ingest_pipeline.store.resource import PostgresResource
+from ingest_pipeline.validate.stage import clean_document, record_validation
+
+_common = dict(partitions_def=documents_partitions, backfill_policy=single_run_backfill,
+               retry_policy=transient_retry, group_name=INGEST_GROUP)
+
+
+def _documents_at_once(parser: ParserResource) -> int:
+    # A parser service is called one document at a time: its retries, circuit and webhook handling
+    # were built and proven that way, and its own queue is where parallel work happens. The local
+    # parser's work is ours: extracting text, a processor core per document.
+    return 1 if isinstance(parser, AsynchronousParser) else PROCESSES_AT_ONCE
+
+
+@dg.asset(**_common, kinds={"file"}, description="The uploaded bytes, verified against their sha256 and type-sniffed.")
+def raw_document(context: dg.AssetExecutionContext, database: PostgresResource,
+                 storage: DocumentStorageResource) -> dg.MaterializeResult:
+    def check(engine, doc):
+        return check_raw_document(engine, doc, storage.store)
+    return stage_result(context, run_stage(database.engine, Stage.RAW_DOCUMENT, context.partition_keys, check))
+
+
+@dg.asset(**_common, deps=[raw_document], kinds={"llamaindex"}, pool=PARSE_POOL,
+          description="The document handed to its parser: a LlamaParse job submitted (with signed webhooks) "
+                      "and not waited for, or nothing to do for the local parser.")
+def parse_job(context: dg.AssetExecutionContext, database: PostgresResource,
+              storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
+    def submit(engine, doc):
+        return submit_document(engine, doc, storage.store, parser)
+    return stage_result(context, run_stage(database.engine, Stage.PARSE_JOB, context.partition_keys, submit,
+                                           at_once=_documents_at_once(parser)))
+
+
+@dg.asset(**_common, deps=[parse_job], kinds={"postgres"},
+          description="Text of every page, as Markdown: parsed locally, or fetched once the parse job finished.")
+def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
+                storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
+    def parse(engine, doc):
+        return parse_document(engine, doc, storage.store, parser)
+    return stage_result(context, run_stage(database.engine, Stage.PARSED_TEXT, context.partition_keys, parse,
+                                           at_once=_documents_at_once(parser), processes=True))
+
+
+@dg.asset(**_common, deps=[parsed_text], kinds={"postgres"}, check_specs=[USABLE_TEXT_CHECK],
+          description="Normalised text that passed the blocking checks; duplicates are set aside.")
+def validated_content(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
+    # Cleaned side by side, decided in partition order: of two with the same text, the first is the original.
+    outcomes = run_stage_in_order(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys,
+                                  clean_document, record_validation, at_once=PROCESSES_AT_ONCE, processes=True)
+    return stage_result(context, outcomes, [usable_text_result(database.engine, outcomes)])
+
+
+@dg.asset(**_common, deps=[validated_content], kinds={"postgres"},
+          description="Token- and structure-aware chunks with deterministic ids, staged for embedding.")
+def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
+           chunker: ChunkerResource) -> dg.MaterializeResult:
+    def cut(engine, doc):
+        return chunk_document(engine, doc, chunker.options)
+    return stage_result(context, run_stage(database.engine, Stage.CHUNKS, context.partition_keys, cut,
+                                           at_once=PROCESSES_AT_ONCE, processes=True))
+
+
+@dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL,
+          description="Vectors for every chunk, embedded once per distinct text, published to search with the chunks.")
+def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
+               embedder: EmbedderResource) -> dg.MaterializeResult:
+    try:
+        embedding_pass = embed_pending(database.engine, context.partition_keys, embedder)
+    except ProviderConfigurationError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    def publish(engine, doc):
+        return publish_document(engine, doc, embedding_pass)
+    outcomes = run_stage(database.engine, Stage.EMBEDDINGS, context.partition_keys, publish)
+    for outcome in outcomes:
+        if "embedded_tokens" in outcome.facts:
+            outcome.facts["cost_usd"] = round(embedder.estimated_cost_usd(outcome.facts["embedded_tokens"]), 6)
+    result = stage_result(context, outcomes)
+    result.metadata.update(embedding_metadata(embedder, embedding_pass))
+    return result
+
+
+document_assets = [raw_document, parse_job, parsed_text, validated_content, chunks, embeddings]

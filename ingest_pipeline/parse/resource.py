@@ -1,0 +1,51 @@
+"""Parser resources: the configured parser, offline (`LocalParser`) or a service (see `parse.llamaparse`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+from pydantic import Field
+
+from ingest_pipeline.circuits.breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD
+from ingest_pipeline.domain.models import Page
+from ingest_pipeline.parse.extraction import ExtractionLimits, extract_pages
+
+# Bump when extraction changes what it produces, so stored parses are redone.
+LOCAL_PARSER_VERSION = 2
+
+
+class ParserResource(dg.ConfigurableResource):
+    """The configured parser, as a resource; what the stage needs of it is `parse.parsers`' protocols."""
+
+
+class AsynchronousParserResource(ParserResource):
+    """The settings every parser service shares; a subclass speaks to the service (`parse.parsers.AsynchronousParser`)."""
+
+    poll_after_seconds: float = Field(
+        default=120.0, description="Poll a job through the API when no webhook came for this long (INGEST_PARSE_POLL_AFTER).")
+    stuck_after_seconds: float = Field(
+        default=1800.0, description="Submit again a job unfinished after this long (INGEST_PARSE_STUCK_AFTER).")
+    max_submissions: int = Field(
+        default=3, description="Submissions of one file before it is failed (INGEST_PARSE_MAX_SUBMISSIONS).")
+    circuit_failures: int = Field(default=FAILURE_THRESHOLD, description="Consecutive failures that pause its work.")
+    circuit_cooldown_seconds: float = Field(default=COOLDOWN_SECONDS, description="First pause after that.")
+
+
+class LocalParser(ParserResource):
+    """Offline parsing with pypdfium2, python-docx and the standard library (`parse.parsers.SynchronousParser`)."""
+
+    max_pages: int = Field(default=ExtractionLimits().max_pages, description="Reject documents with more pages than this.")
+    max_file_bytes: int = Field(default=ExtractionLimits().max_file_bytes, description="Reject larger files.")
+    max_seconds: float = Field(default=ExtractionLimits().max_seconds,
+                               description="Seconds one document's extraction may take (checked between pages).")
+
+    @property
+    def fingerprint(self) -> str:
+        return f"local-v{LOCAL_PARSER_VERSION}-pages{self.max_pages}"
+
+    def parse(self, path: Path, media_type: str) -> Iterator[Page]:
+        limits = ExtractionLimits(max_pages=self.max_pages, max_file_bytes=self.max_file_bytes,
+                                  max_seconds=self.max_seconds)
+        return extract_pages(path, media_type, limits)

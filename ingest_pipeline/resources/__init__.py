@@ -1,1 +1,0 @@
-"""Dagster resources: the database, document storage, the parser and the embedder."""
