@@ -8,7 +8,7 @@ first embedding request, then that tier's TPM; the budget's row shows what it le
 simulated latency of 0 and 0.2 s per request. Prints each figure as measured, then a Markdown table;
 nothing is asserted.
 
-Usage: python3 -m benchmarks.rate_limits [--documents 300]   (needs the `dev` extra)
+Usage: python3 -m benchmarks.rate_limits [--documents 300] [--only concurrent|lowered|latency]   (needs the `dev` extra)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from benchmarks.systems import OURS, Measurement, Target, run_ours
 
 Figure = tuple[str, str, str]  # (scenario, figure, value)
 LATENCIES = (0.0, 0.2)
+SCENARIOS = ("concurrent", "lowered", "latency")  # (a), (b), (c)
 POLL_SECONDS = 0.01
 
 
@@ -130,12 +131,18 @@ def latency(bench: Bench, corpus: Path) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=300, help="Size of each corpus (the two are disjoint).")
+    parser.add_argument("--only", choices=SCENARIOS, action="append",
+                        help="Run only this scenario (repeat for several); default: all three.")
     args = parser.parse_args()
     with opened_bench("ingest-rate-limits-") as bench:
         corpus_a, corpus_b, _ = build_disjoint_pair(bench.work, args.documents)
-        figures = concurrent_ingests(bench, [corpus_a, corpus_b])
-        figures += lowered_mid_run(bench, corpus_a)
-        figures += latency(bench, corpus_a)
+        wanted, figures = args.only or list(SCENARIOS), []
+        if "concurrent" in wanted:
+            figures += concurrent_ingests(bench, [corpus_a, corpus_b])
+        if "lowered" in wanted:
+            figures += lowered_mid_run(bench, corpus_a)
+        if "latency" in wanted:
+            figures += latency(bench, corpus_a)
     print("\n" + markdown_table(["scenario", "figure", "value"], [list(f) for f in figures]))
 
 
