@@ -190,3 +190,15 @@ def sparse_file(path: Path, size: int) -> Path:
     with path.open("ab") as file:
         file.truncate(size)
     return path
+
+
+def unreadable_docx() -> bytes:
+    """A .docx whose zip directory asks for a newer zip version: zipfile raises NotImplementedError reading it."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as writer:
+        writer.writestr("word/document.xml", "<w:document/>")
+    data = bytearray(archive.getvalue())
+    # "Version needed to extract" 6.4 in the central directory.
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 6:directory + 8] = (64).to_bytes(2, "little")
+    return bytes(data)

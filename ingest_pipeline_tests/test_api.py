@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 from fastapi.testclient import TestClient
 
 from ingest_pipeline.api.app import create_app
 from ingest_pipeline_tests.api_client import PNG, count, upload, uploads_left
+from ingest_pipeline_tests.bad_files import unreadable_docx
 from ingest_pipeline_tests.pipeline_runs import paragraph
 
 
@@ -67,14 +65,7 @@ def test_an_unsupported_type_is_refused_with_the_reason(client, app):
 
 
 def test_a_damaged_zip_is_refused_not_a_server_error(client, app):
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as writer:
-        writer.writestr("word/document.xml", "<w:document/>")
-    data = bytearray(archive.getvalue())
-    # "Version needed to extract" 6.4 in the central directory: zipfile raises NotImplementedError.
-    directory = data.index(b"PK\x01\x02")
-    data[directory + 6:directory + 8] = (64).to_bytes(2, "little")
-    response = upload(client, bytes(data), name="report.docx")
+    response = upload(client, unreadable_docx(), name="report.docx")
     assert response.status_code == 415 and "cannot be read" in response.json()["detail"]
     assert count(app) == 0
 

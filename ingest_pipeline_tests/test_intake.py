@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 
 import pytest
 
 from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit
-from ingest_pipeline_tests.bad_files import sparse_file
+from ingest_pipeline_tests.bad_files import sparse_file, unreadable_docx
 from ingest_pipeline_tests.bad_inputs import REFUSED_AT_INTAKE, SIZE_LIMIT
 from ingest_pipeline_tests.pipeline_runs import paragraph, write
 
@@ -34,14 +32,7 @@ def test_a_file_that_can_never_be_ingested_is_refused_by_name_with_its_reason(ap
 
 def test_size_damage_and_file_kind_are_refused_before_the_bytes_are_read(app, tmp_path):
     big = sparse_file(write(tmp_path, "big.txt", paragraph("big")), 2001)
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as writer:
-        writer.writestr("word/document.xml", "<w:document/>")
-    data = bytearray(archive.getvalue())
-    # "Version needed to extract" 6.4 in the central directory: zipfile raises NotImplementedError.
-    directory = data.index(b"PK\x01\x02")
-    data[directory + 6:directory + 8] = (64).to_bytes(2, "little")
-    damaged = write(tmp_path, "report.docx", bytes(data))
+    damaged = write(tmp_path, "report.docx", unreadable_docx())
     os.mkfifo(tmp_path / "pipe.txt")  # opened, it would block for ever
     expected = {big: "The file is 2,001 bytes; the limit is 2,000 bytes per document",
                 damaged: "damaged or .* cannot be read",
