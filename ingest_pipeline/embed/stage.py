@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
@@ -20,7 +19,6 @@ from ingest_pipeline.store.chunks import StoredChunk
 
 # Below this many new vectors, inserting them into the HNSW index costs less than rebuilding it.
 REBUILD_MINIMUM = 500
-log = logging.getLogger(__name__)
 
 
 def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedder) -> EmbeddingPass:
@@ -48,8 +46,8 @@ def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], e
                dimensions: int, stored: Callable[[list[StoredChunk]], None]) -> None:
     """Send the batches, as many at once as `Window` finds the provider answers without queueing them
     (within the embedder's cap and a memory bound): its latency overlaps the other requests and the
-    storing (and publishing) of vectors, and the shared rate budget decides when each goes. The first failure stops further sends; what is
-    already in flight still lands in the cache."""
+    storing (and publishing) of vectors, and the shared rate budget decides when each goes. The first
+    failure stops further sends; what is already in flight still lands in the cache."""
     batches = [[work[i] for i in batch_range]
                for batch_range in token_batches([c.token_count for c in work], embedder.batch_limits)]
     window = Window(embedder.max_requests_in_flight, dimensions)
@@ -67,25 +65,27 @@ def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], e
         while in_flight:
             for future in wait(in_flight, return_when=FIRST_COMPLETED).done:
                 batch = in_flight.pop(future)
-                try:
-                    outcome = future.result()
-                except ProviderConfigurationError as error:
+                if (error := future.exception()) is not None:
                     window.closed(len(batch))
-                    fatal = error
-                except ProviderPaused as paused:  # the provider's circuit is open: the documents wait
-                    window.closed(len(batch))
-                    result.paused, result.error = paused, paused.reason
-                except Exception as error:  # the documents still missing vectors report it, per document
-                    window.closed(len(batch))
-                    result.error = f"{type(error).__name__}: {error}"
-                else:
-                    window.closed(len(batch), outcome.usage.input_tokens, outcome.usage.answer_seconds)
-                    _record(engine, result, batch, outcome, dimensions)
-                    if fatal is None and result.error is None:
-                        send()  # before publishing, so the next requests are out while we publish
-                    stored(batch)
+                    fatal = error if isinstance(error, ProviderConfigurationError) else fatal
+                    _note_failure(result, error)
+                    continue
+                outcome = future.result()
+                window.closed(len(batch), outcome.usage.input_tokens, outcome.usage.answer_seconds)
+                _record(engine, result, batch, outcome, dimensions)
+                if fatal is None and result.error is None:
+                    send()  # before publishing, so the next requests are out while we publish
+                stored(batch)
     if fatal is not None:
         raise fatal
+
+
+def _note_failure(result: EmbeddingPass, error: BaseException) -> None:
+    """Why the texts of a failed request are still missing: each of their documents reports it."""
+    if isinstance(error, ProviderPaused):  # the provider's circuit is open: the documents wait
+        result.paused, result.error = error, error.reason
+    elif not isinstance(error, ProviderConfigurationError):
+        result.error = f"{type(error).__name__}: {error}"
 
 
 @contextmanager
