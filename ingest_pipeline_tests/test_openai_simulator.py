@@ -12,13 +12,7 @@ import openai
 import pytest
 
 from ingest_pipeline.simulators.openai_api import FaultConfig, SimulatorConfig, running_simulator
-from ingest_pipeline.simulators.openai_protocol import (
-    MAX_INPUT_TOKENS,
-    MAX_INPUTS,
-    MAX_REQUEST_TOKENS,
-    MODELS,
-    tokenizer,
-)
+from ingest_pipeline.simulators.openai_protocol import MAX_INPUT_TOKENS, MAX_INPUTS, MAX_REQUEST_TOKENS, MODELS, tokenizer
 
 KEY = "sk-simulator-test"
 SMALL = "text-embedding-3-small"
