@@ -19,6 +19,8 @@ from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
 
 # For the modules above orchestration (the API, the service) that hold an instance without importing Dagster.
 DagsterInstance = dg.DagsterInstance
+_STORAGE_MODULE = "module: ingest_pipeline.orchestration.instance_storage\n"
+_OLD_STORAGE_MODULE = "module: ingest_pipeline.instance_storage\n"
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -29,6 +31,7 @@ def open_instance(dagster_home: Path) -> dg.DagsterInstance:
         config = dagster_home / "dagster.yaml"
         if not config.exists():
             shutil.copyfile(_packaged_instance_config(), config)
+        _follow_moved_storage(config)
         os.environ["DAGSTER_HOME"] = str(dagster_home)
         # One "planned" event per asset for a run over many partitions, not one per partition. (Dagster
         # then cannot mark single partitions failed; nor can it for any run over a range of partitions,
@@ -37,6 +40,14 @@ def open_instance(dagster_home: Path) -> dg.DagsterInstance:
         instance = dg.DagsterInstance.get()
         instance.get_dynamic_partitions(DOCUMENTS_PARTITION)  # creates the storage tables while we hold the lock
     return instance
+
+
+def _follow_moved_storage(config: Path) -> None:
+    """An instance created before the storage module moved (ingest_pipeline.instance_storage) names it
+    by its old path, which would no longer import: point it at the new one, keeping everything else."""
+    text = config.read_text(encoding="utf-8")
+    if _OLD_STORAGE_MODULE in text:
+        config.write_text(text.replace(_OLD_STORAGE_MODULE, _STORAGE_MODULE), encoding="utf-8")
 
 
 @contextmanager
