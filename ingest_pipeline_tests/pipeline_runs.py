@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingest_pipeline.domain.ids import Identity
 from ingest_pipeline.intake.admit import register_file
 from ingest_pipeline.orchestration.assets import document_assets
 from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
@@ -14,7 +15,7 @@ from ingest_pipeline.service.application import Application
 
 
 def register(app: Application, path: Path) -> str:
-    return register_file(app.engine, app.store, path, external_id=f"file:{path}", source=str(path)).document.id
+    return register_file(app.engine, app.store, path, identity=Identity.of_local_path(str(path)), source=str(path)).document.id
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from ingest_pipeline.domain.ids import Identity
 from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit
 from ingest_pipeline_tests.bad_files import sparse_file, unreadable_docx
 from ingest_pipeline_tests.bad_inputs import REFUSED_AT_INTAKE, SIZE_LIMIT
@@ -45,9 +46,9 @@ def test_size_damage_and_file_kind_are_refused_before_the_bytes_are_read(app, tm
 
 def test_a_file_is_registered_once_and_a_missing_one_is_the_callers_to_explain(app, tmp_path):
     path = write(tmp_path, "heron.md", "# Herons\n\n" + paragraph("heron"))
-    first = _admit(app, path, external_id="heron", source="field notes")
+    first = _admit(app, path, identity=Identity.of_caller("heron"), source="field notes")
     assert (first.created, first.document.file_name, first.document.source) == (True, "heron.md", "field notes")
-    assert (_admit(app, path, external_id="heron").created, len(app.documents())) == (False, 1)
+    assert (_admit(app, path, identity=Identity.of_caller("heron")).created, len(app.documents())) == (False, 1)
     with pytest.raises(FileNotFoundError):
         _admit(app, tmp_path / "gone.txt")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from ingest_pipeline.domain.ids import Identity
 from ingest_pipeline.domain.models import Chunk
 from ingest_pipeline.domain.statuses import DocumentStatus, Stage
 from ingest_pipeline.intake.admit import register_file
@@ -61,8 +62,8 @@ def test_deleting_a_processed_document_removes_rows_file_and_partition(app, inst
 
 def test_the_stored_file_stays_while_another_document_has_the_same_bytes(app, tmp_path):
     path = write(tmp_path, "shared.txt", paragraph("shared bytes", 10))
-    first = register_file(app.engine, app.store, path, external_id="first").document
-    second = register_file(app.engine, app.store, path, external_id="second").document
+    first = register_file(app.engine, app.store, path, identity=Identity.of_caller("first")).document
+    second = register_file(app.engine, app.store, path, identity=Identity.of_caller("second")).document
     assert first.sha256 == second.sha256 and first.id != second.id
 
     assert delete_document(app, first.id) is True

@@ -21,6 +21,7 @@ from ingest_pipeline.api.uploads import (
     boundary_of,
     receive_upload,
 )
+from ingest_pipeline.domain.ids import Identity, ReservedIdentity
 from ingest_pipeline.intake.admit import IntakeRefused, admit, sanitise_file_name
 
 MAX_EXTERNAL_ID = 512
@@ -85,13 +86,13 @@ async def _receive(request: Request, context: ApiContext) -> ReceivedUpload:
 def _register(context: ApiContext, upload: ReceivedUpload) -> UploadResult:
     """Check the fields and the type, then register; nothing is stored for a refused upload."""
     app = context.app
-    external_id = _external_id(upload.fields.get("external_id"))
+    identity = _identity(upload.fields.get("external_id"))
     metadata = _metadata(app.engine, upload.fields.get("metadata"))
     original = upload.file_name or "upload"
     try:
         # The size limit cannot trip here (the body was bounded to it while streaming): a refusal is the type's.
         registration = admit(app.engine, app.store, upload.path, original, max_bytes=context.max_upload_bytes,
-                             external_id=external_id, source=f"upload:{sanitise_file_name(original)}")
+                             identity=identity, source=f"upload:{sanitise_file_name(original)}")
     except IntakeRefused as refused:
         raise HTTPException(415, refused.reason) from None
     doc = registration.document
@@ -101,14 +102,17 @@ def _register(context: ApiContext, upload: ReceivedUpload) -> UploadResult:
                         created=registration.created)
 
 
-def _external_id(value: str | None) -> str | None:
+def _identity(value: str | None) -> Identity | None:
     # An empty field is what a form sends for "none".
     if not value:
         return None
     if len(value) > MAX_EXTERNAL_ID or _CONTROL.search(value):
         raise HTTPException(422,
                             f"external_id must be at most {MAX_EXTERNAL_ID} characters, without control characters")
-    return value
+    try:
+        return Identity.of_caller(value)
+    except ReservedIdentity as error:
+        raise HTTPException(422, str(error)) from None
 
 
 def _metadata(engine: Engine, value: str | None) -> str | None:

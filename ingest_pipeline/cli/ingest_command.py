@@ -12,6 +12,7 @@ from ingest_pipeline.cli.dagster_set_up import DagsterSetUp
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
 from ingest_pipeline.cli.progress import ProgressReporter
 from ingest_pipeline.cli.thread_map import map_in_threads
+from ingest_pipeline.domain.ids import Identity
 from ingest_pipeline.domain.statuses import SETTLED, DocumentStatus
 from ingest_pipeline.intake.admit import IntakeRefused, admit, could_not_read
 from ingest_pipeline.service.application import Application
@@ -90,7 +91,7 @@ def register_paths(app: Application, paths: list[Path], on_work: Callable[[], No
 def _register(engine: Engine, store: ContentStore, max_bytes: int, path: Path) -> Document | IntakeRefused:
     """The file's document, or why it cannot be registered (a refused file is reported, never stored)."""
     try:
-        return admit(engine, store, path, path.name, max_bytes=max_bytes, external_id=f"file:{path}",
+        return admit(engine, store, path, path.name, max_bytes=max_bytes, identity=Identity.of_local_path(str(path)),
                      source=str(path)).document
     except IntakeRefused as refused:
         return refused

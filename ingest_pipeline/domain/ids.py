@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _WHITESPACE = re.compile(r"\s+")
 DOCUMENT_ID_PREFIX = "d"
@@ -25,12 +26,50 @@ def text_hash(text: str) -> str:
     return sha256_hex(normalised_text(text).encode("utf-8"))
 
 
-def document_id(identity: str) -> str:
-    """A short, partition-key-safe id from a document's identity (an external id or its sha256).
+# The identities the pipeline gives documents itself, by where their bytes came from. A caller's
+# external id may not begin with one, so it can never name (and replace) another document's bytes.
+CONTENT_PREFIX, INBOX_PREFIX, FILE_PREFIX = "sha256:", "inbox:", "file:"
+RESERVED_PREFIXES = (CONTENT_PREFIX, INBOX_PREFIX, FILE_PREFIX)
+
+
+class ReservedIdentity(ValueError):
+    """A caller's external id that would fall in one of the pipeline's own identity spaces."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What makes two uploads the same document; built only through the constructors below, one
+    per identity space, so that the spaces cannot overlap."""
+
+    value: str
+
+    @classmethod
+    def of_caller(cls, external_id: str) -> Identity:
+        if external_id.casefold().startswith(RESERVED_PREFIXES):
+            raise ReservedIdentity(
+                f"external_id may not begin with {', '.join(RESERVED_PREFIXES)}: those name files the "
+                "pipeline identifies itself (by content, inbox path or local path)")
+        return cls(external_id)
+
+    @classmethod
+    def of_content(cls, sha256: str) -> Identity:
+        return cls(CONTENT_PREFIX + sha256)
+
+    @classmethod
+    def of_inbox_path(cls, path: str) -> Identity:
+        return cls(INBOX_PREFIX + path)
+
+    @classmethod
+    def of_local_path(cls, path: str) -> Identity:
+        return cls(FILE_PREFIX + path)
+
+
+def document_id(identity: Identity) -> str:
+    """A short, partition-key-safe id from a document's identity.
 
     Only lowercase hex after a letter: no slashes, commas or dots that break Dagster partition keys.
     """
-    digest = sha256_hex(identity.encode("utf-8"))
+    digest = sha256_hex(identity.value.encode("utf-8"))
     return DOCUMENT_ID_PREFIX + digest[:DOCUMENT_ID_HEX_CHARS]
 
 

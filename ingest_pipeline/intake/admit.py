@@ -6,13 +6,13 @@ import os
 import re
 import stat
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from ingest_pipeline.domain.errors import DocumentRejected
-from ingest_pipeline.domain.ids import document_id
+from ingest_pipeline.domain.ids import Identity, document_id
 from ingest_pipeline.domain.statuses import DocumentStatus
 from ingest_pipeline.parse.extraction import sniff_file
 from ingest_pipeline.parse.extraction.limits import too_large
@@ -47,7 +47,7 @@ class StillBeingWritten(Exception):
 
 
 def admit(engine: Engine, store: ContentStore, path: Path, file_name: str, *, max_bytes: int,
-          external_id: str | None = None, source: str | None = None,
+          identity: Identity | None = None, source: str | None = None,
           unchanged_since: os.stat_result | None = None) -> Registration:
     """Check the complete file at `path`, then store and register it under `file_name` (see register_file).
 
@@ -64,7 +64,7 @@ def admit(engine: Engine, store: ContentStore, path: Path, file_name: str, *, ma
     stored = store.put_file(path)
     if unchanged_since is not None and _changed(path, unchanged_since):
         raise StillBeingWritten(name)
-    return register_stored(engine, stored, external_id, source, file_name)
+    return register_stored(engine, stored, identity, source, file_name)
 
 
 def could_not_read(error: OSError) -> str:
@@ -120,22 +120,23 @@ def _raw(name: str, fallback: str) -> bytes:
         return name.encode("utf-8", fallback)
 
 
-def register_file(engine: Engine, store: ContentStore, path: Path, external_id: str | None = None,
+def register_file(engine: Engine, store: ContentStore, path: Path, identity: Identity | None = None,
                   source: str | None = None, file_name: str | None = None) -> Registration:
-    """Store `path` and register it. Identity is the external id, else the bytes themselves.
+    """Store `path` and register it. Identity is the one given, else the bytes themselves.
 
     The same identity with the same bytes changes nothing; with new bytes it becomes a new
     version that goes through the pipeline again (its old chunks stay searchable until then).
     """
-    return register_stored(engine, store.put_file(path), external_id, source, file_name or path.name)
+    return register_stored(engine, store.put_file(path), identity, source, file_name or path.name)
 
 
-def register_stored(engine: Engine, stored: StoredFile, external_id: str | None, source: str | None,
+def register_stored(engine: Engine, stored: StoredFile, identity: Identity | None, source: str | None,
                     file_name: str) -> Registration:
     """Register bytes already in the content store (see register_file)."""
-    external_id = printable(external_id) if external_id else external_id
+    # Stored as the document's external id: a content identity is not kept (the sha256 column has it).
+    external_id = printable(identity.value) if identity else None
     source = printable(source) if source else source
-    new_id = document_id(external_id or f"sha256:{stored.sha256}")
+    new_id = document_id(replace(identity, value=external_id) if identity else Identity.of_content(stored.sha256))
     name = sanitise_file_name(file_name)
     with engine.begin() as conn:
         existing = documents.get(conn, new_id, lock=True)

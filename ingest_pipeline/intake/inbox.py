@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from ingest_pipeline.domain.ids import Identity
 from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit, could_not_read, printable
 from ingest_pipeline.store.content import ContentStore
 
@@ -76,7 +77,7 @@ class Inbox:
                 return
             _check_place(name, before)
             registration = admit(self.engine, self.store, path, path.name,
-                                 max_bytes=self.max_file_bytes, external_id=f"inbox:{name}",
+                                 max_bytes=self.max_file_bytes, identity=Identity.of_inbox_path(name),
                                  source=f"inbox:{name}", unchanged_since=before)
             path.unlink()
             report.registered.append((name, registration.document.id))
