@@ -12,7 +12,17 @@ from ingest_pipeline.circuits.breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD
 from ingest_pipeline.domain.providers import HASHING, LLAMAPARSE, LOCAL, OPENAI
 from ingest_pipeline.embed.hashing import HASHING_DEFAULT_DIMENSIONS
 from ingest_pipeline.embed.models import DEFAULT_OPENAI_MODEL
-from ingest_pipeline.parse.extraction.limits import MAX_PAGES, MAX_PARSE_SECONDS, MAX_UPLOAD_MB, MEGABYTE
+from ingest_pipeline.parse.extraction.limits import (
+    CPU_SETTING,
+    MAX_PAGES,
+    MAX_PARSE_SECONDS,
+    MAX_UPLOAD_MB,
+    MEGABYTE,
+    MEMORY_SETTING,
+    PARSE_CPU_SECONDS,
+    PARSE_MEMORY_MB,
+    WALL_SETTING,
+)
 
 _CEILING = "Ceiling on {} per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."
 
@@ -56,7 +66,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_CHUNK_TOKENS", str(DEFAULT_MAX_TOKENS), "Largest chunk, in cl100k_base tokens."),
     Variable("INGEST_CHUNK_OVERLAP", str(DEFAULT_OVERLAP_TOKENS), "Tokens of the previous chunk repeated at the start of the next."),
     Variable("INGEST_MAX_PAGES", str(MAX_PAGES), "Pages a document may have before it is rejected."),
-    Variable("INGEST_MAX_PARSE_SECONDS", str(MAX_PARSE_SECONDS), "Seconds one document's local text extraction may take (checked between pages) before it fails."),
+    Variable(WALL_SETTING, str(MAX_PARSE_SECONDS), "Seconds (wall clock) one document's local text extraction may take before its process is killed and it fails."),
+    Variable(MEMORY_SETTING, str(PARSE_MEMORY_MB), "Megabytes of memory one document's local text extraction may add, enforced by the kernel (Linux)."),
+    Variable(CPU_SETTING, str(PARSE_CPU_SECONDS), "Seconds of CPU time one document's local text extraction may use, enforced by the kernel (Linux)."),
 )
 _DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
@@ -97,6 +109,8 @@ class Settings:
     chunk_overlap: int
     max_pages: int
     max_parse_seconds: float
+    parse_memory_mb: int
+    parse_cpu_seconds: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -134,7 +148,9 @@ class Settings:
             chunk_tokens=int(env["INGEST_CHUNK_TOKENS"]),
             chunk_overlap=int(env["INGEST_CHUNK_OVERLAP"]),
             max_pages=int(env["INGEST_MAX_PAGES"]),
-            max_parse_seconds=float(env["INGEST_MAX_PARSE_SECONDS"]),
+            max_parse_seconds=float(env[WALL_SETTING]),
+            parse_memory_mb=int(env[MEMORY_SETTING]),
+            parse_cpu_seconds=int(env[CPU_SETTING]),
         )
 
     @property

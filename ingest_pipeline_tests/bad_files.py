@@ -81,18 +81,61 @@ def unknown_security_pdf() -> bytes:
                       trailer=b"/Encrypt 4 0 R /ID [%s %s] " % (file_id, file_id))
 
 
-def content_stream_bomb_pdf(inflated_mb: int) -> bytes:
-    """One page whose compressed content stream inflates to `inflated_mb` of drawing operators."""
+def content_stream_bomb_pdf(inflated_mb: int, dictionary: bytes = b"/Length %d /Filter /FlateDecode") -> bytes:
+    """One page whose compressed content stream inflates to `inflated_mb` of drawing operators; `dictionary`
+    (with %d for the length) is how the stream's dictionary is written."""
+    stream = _deflated_operators(inflated_mb)
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>"
+    body = dictionary % len(stream) if b"%d" in dictionary else dictionary
+    content = b"<< %s >>\nstream\n%s\nendstream" % (body, stream)
+    # Object 5, for a dictionary whose /Length is the indirect `5 0 R`.
+    return _pages_pdf([page], [content, b"%d" % len(stream)])
+
+
+# Ways to write a bomb's stream dictionary that a guard looking for "/FlateDecode", and no "/Image", within
+# 4 KB before the "stream" keyword did not see as compressed text.
+BOMB_DICTIONARIES = {
+    "extra-keys": b"/Length %d /ImageMask false /Note (obj) /Filter /FlateDecode /DecodeParms << /Predictor 1 >>",
+    "long-dictionary": b"/Filter /FlateDecode /Padding (" + b"(x) " * 2000 + b") /Length %d",
+    "escaped-filter-name": b"/Length %d /Filter /Fl#61teDecode",
+    "filter-array": b"/Length %d /Filter [/FlateDecode] /DecodeParms [null]",
+    "indirect-length": b"/Filter /FlateDecode /Length 5 0 R",
+}
+
+
+def many_streams_pdf(streams: int, inflated_mb: int, one_page: bool) -> bytes:
+    """`streams` content streams of `inflated_mb` each (each under the limit for one stream): all on one
+    page, or one on each page."""
+    stream = _deflated_operators(inflated_mb)
+    first = 3 + (1 if one_page else streams)
+    contents = [b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)] * streams
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %s >>"
+    if one_page:
+        pages = [page % (b"[%s]" % b" ".join(b"%d 0 R" % (first + n) for n in range(streams)))]
+    else:
+        pages = [page % (b"%d 0 R" % (first + n)) for n in range(streams)]
+    return _pages_pdf(pages, contents)
+
+
+def text_operators_pdf(operators: int) -> bytes:
+    """One page of `operators` one-letter text objects: its stream compresses no more than real text does
+    (about 13 to 1, under 10 MB), yet pdfium needs hundreds of megabytes and seconds to lay it out."""
+    operations = b"".join(b"BT /F1 1 Tf %d %d Td (a) Tj ET\n" % (n % 600, n % 800) for n in range(operators))
+    stream = zlib.compress(operations, 9)
+    page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>")
+    content = b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)
+    return _pages_pdf([page], [content, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])
+
+
+def _deflated_operators(inflated_mb: int) -> bytes:
     compressor = zlib.compressobj(9)
     block = b"0 0 m\n" * (_MEGABYTE // 6)
     first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
     # A full flush forgets the history, so every further megabyte compresses to the same bytes:
     # gigabytes of inflation are written by repeating them (the final checksum is left wrong).
     repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
-    stream = first + repeat * (inflated_mb - 2) + compressor.compress(block) + compressor.flush()
-    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>"
-    content = b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)
-    return _pages_pdf([page], [content])
+    return first + repeat * (inflated_mb - 2) + compressor.compress(block) + compressor.flush()
 
 
 def docx_bytes(*paragraphs: str) -> bytes:

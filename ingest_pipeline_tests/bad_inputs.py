@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest_pipeline.parse.extraction.limits import CPU_SETTING, MEMORY_SETTING, WALL_SETTING
 from ingest_pipeline_tests import bad_files
 from ingest_pipeline_tests.bad_files import text_pdf
 from ingest_pipeline_tests.pipeline_runs import paragraph
@@ -130,6 +131,13 @@ FAILED_IN_A_RUN: tuple[Specimen, ...] = (
              "6,000 pages; the limit is 5,000 pages"),
     Specimen("content-stream-bomb-pdf", "dense.pdf", _data(lambda: bad_files.content_stream_bomb_pdf(1024)),
              "(a decompression bomb)"),
+    *(Specimen(f"content-stream-bomb-pdf-{way}", f"dense-{way}.pdf",
+               _data(lambda dictionary=dictionary: bad_files.content_stream_bomb_pdf(250, dictionary)),
+               "(a decompression bomb)") for way, dictionary in bad_files.BOMB_DICTIONARIES.items()),
+    Specimen("many-streams-on-one-page-pdf", "crowded.pdf", _data(lambda: bad_files.many_streams_pdf(23, 9, True)),
+             "200 MB together, the limit for one page"),
+    Specimen("many-streams-in-one-document-pdf", "sprawling.pdf",
+             _data(lambda: bad_files.many_streams_pdf(115, 9, False)), "1,024 MB together, the limit for one document"),
     Specimen("all-script-html", "app.html", _text(
         "<!doctype html><html><head><script>" + "window.app = {};" * 2000 + "</script></head>"
         "<body><div id='root'></div><script src='bundle.js'></script></body></html>"), "no visible text"),
@@ -147,6 +155,17 @@ FAILED_IN_A_RUN: tuple[Specimen, ...] = (
 )
 
 BAD = REFUSED_AT_INTAKE + FAILED_IN_A_RUN
+
+# Small limits for a run over OVER_OS_LIMITS, so each is stopped by the kernel within a few seconds.
+OS_LIMITS = {MEMORY_SETTING: "200", CPU_SETTING: "2", WALL_SETTING: "30"}
+
+# Documents that pass every check the extraction code makes, stopped by the limits the kernel enforces
+# on the process reading them; the reason names the setting.
+OVER_OS_LIMITS: tuple[Specimen, ...] = (
+    Specimen("text-operators-pdf", "glyphs.pdf", _data(lambda: bad_files.text_operators_pdf(300_000)),
+             MEMORY_SETTING),
+    Specimen("cpu-burning-html", "tags.html", _text("<p>" + "<b>x</b> " * 1_000_000), CPU_SETTING),
+)
 
 ODD_BUT_READABLE: tuple[Specimen, ...] = (
     Specimen("utf-16-with-bom", "utf16.txt", _text("Größe und Gewicht. " + paragraph("bridge"), "utf-16"),

@@ -15,9 +15,19 @@ from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.domain.statuses import DocumentStatus
 from ingest_pipeline.orchestration.code_location import build_definitions
 from ingest_pipeline.parse.extraction import PDF, ExtractionLimits, extract_pages
+from ingest_pipeline.service.application import Application
+from ingest_pipeline.settings import Settings
 from ingest_pipeline.store import documents, pages
 from ingest_pipeline_tests.bad_files import sparse_file, text_pdf
-from ingest_pipeline_tests.bad_inputs import BAD, GOOD, ODD_BUT_READABLE, REFUSED_AT_INTAKE, SIZE_LIMIT
+from ingest_pipeline_tests.bad_inputs import (
+    BAD,
+    GOOD,
+    ODD_BUT_READABLE,
+    OS_LIMITS,
+    OVER_OS_LIMITS,
+    REFUSED_AT_INTAKE,
+    SIZE_LIMIT,
+)
 from ingest_pipeline_tests.pipeline_runs import materialize, paragraph, register, write
 
 
@@ -54,7 +64,7 @@ def test_one_run_over_the_bad_corpus_fails_each_with_its_reason_and_embeds_the_r
 
 @pytest.fixture
 def small_limit_client(app, instance):
-    with TestClient(create_app(app, max_upload_bytes=64 * 1024, instance=instance)) as client:
+    with TestClient(create_app(app, max_upload_bytes=64 * 1024, instance=instance), base_url="http://localhost") as client:
         yield client
 
 
@@ -143,5 +153,16 @@ def test_the_inbox_sets_aside_what_it_cannot_take_with_a_reason_and_takes_the_re
 
 def test_extraction_stops_at_the_time_limit_between_pages(tmp_path):
     path = write(tmp_path, "three.pdf", text_pdf(["one", "two", "three"]))
-    with pytest.raises(DocumentRejected, match="took longer than the limit of 0 seconds"):
+    with pytest.raises(DocumentRejected, match="took longer than 0 seconds, the limit per document"):
         list(extract_pages(path, PDF, ExtractionLimits(max_seconds=0)))
+
+
+def test_documents_over_the_kernel_limits_fail_alone_naming_the_limit(environment, instance, tmp_path):
+    app = Application(Settings.from_env({**environment, **OS_LIMITS}))
+    ids = {specimen.kind: register(app, specimen.make(tmp_path)) for specimen in OVER_OS_LIMITS + GOOD}
+    assert materialize(app, instance, list(ids.values())).success
+    outcomes = {kind: _document(app, doc_id) for kind, doc_id in ids.items()}
+    assert {specimen.kind: outcomes[specimen.kind].reason for specimen in OVER_OS_LIMITS
+            if not _failed_as_expected(outcomes[specimen.kind], specimen.reason)} == {}
+    assert {specimen.kind: outcomes[specimen.kind].status for specimen in GOOD} == {
+        specimen.kind: DocumentStatus.EMBEDDED for specimen in GOOD}

@@ -39,7 +39,8 @@ def build_resources(settings: Settings, secrets_as_env_vars: bool = False) -> di
 def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> ParserResource:
     if settings.parser == LOCAL:
         return LocalParser(max_pages=settings.max_pages, max_file_bytes=settings.max_file_bytes,
-                           max_seconds=settings.max_parse_seconds)
+                           max_seconds=settings.max_parse_seconds, memory_mb=settings.parse_memory_mb,
+                           cpu_seconds=settings.parse_cpu_seconds)
     if settings.parser == LLAMAPARSE:
         return LlamaParseResource(
             api_key=dg.EnvVar("LLAMA_CLOUD_API_KEY") if secrets_as_env_vars else settings.llama_cloud_api_key,

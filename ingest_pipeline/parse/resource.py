@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterator
 
@@ -11,6 +12,7 @@ from pydantic import Field
 from ingest_pipeline.circuits.breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD
 from ingest_pipeline.domain.models import Page
 from ingest_pipeline.parse.extraction import ExtractionLimits, extract_pages
+from ingest_pipeline.parse.sandbox import SANDBOXED, SandboxLimits, sandboxed_pages
 
 # Bump when extraction changes what it produces, so stored parses are redone.
 LOCAL_PARSER_VERSION = 2
@@ -34,12 +36,17 @@ class AsynchronousParserResource(ParserResource):
 
 
 class LocalParser(ParserResource):
-    """Offline parsing with pypdfium2, python-docx and the standard library (`parse.parsers.SynchronousParser`)."""
+    """Offline parsing with pypdfium2, python-docx and the standard library (`parse.parsers.SynchronousParser`),
+    each document in a child process held to the memory, CPU and wall-clock limits (`parse.sandbox`)."""
 
     max_pages: int = Field(default=ExtractionLimits().max_pages, description="Reject documents with more pages than this.")
     max_file_bytes: int = Field(default=ExtractionLimits().max_file_bytes, description="Reject larger files.")
-    max_seconds: float = Field(default=ExtractionLimits().max_seconds,
-                               description="Seconds one document's extraction may take (checked between pages).")
+    max_seconds: float = Field(default=SandboxLimits().wall_seconds,
+                               description="Seconds one document's extraction may take, wall clock (INGEST_MAX_PARSE_SECONDS).")
+    memory_mb: int = Field(default=SandboxLimits().memory_mb,
+                           description="Megabytes of memory one document's extraction may add (INGEST_PARSE_MEMORY_MB).")
+    cpu_seconds: int = Field(default=SandboxLimits().cpu_seconds,
+                             description="Seconds of CPU time one document's extraction may use (INGEST_PARSE_CPU_SECONDS).")
 
     @property
     def fingerprint(self) -> str:
@@ -48,4 +55,20 @@ class LocalParser(ParserResource):
     def parse(self, path: Path, media_type: str) -> Iterator[Page]:
         limits = ExtractionLimits(max_pages=self.max_pages, max_file_bytes=self.max_file_bytes,
                                   max_seconds=self.max_seconds)
-        return extract_pages(path, media_type, limits)
+        if not SANDBOXED:
+            _warn_unsandboxed()
+            return extract_pages(path, media_type, limits)
+        return sandboxed_pages(path, media_type, limits,
+                               SandboxLimits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
+                                             wall_seconds=self.max_seconds))
+
+
+_warned: list[bool] = []
+
+
+def _warn_unsandboxed() -> None:
+    if not _warned:
+        _warned.append(True)
+        logging.getLogger(__name__).warning(
+            "Local parsing runs without its memory and CPU-time limits on this platform (only Linux enforces "
+            "them; macOS ignores RLIMIT_AS): only the page, size and between-pages time limits hold.")

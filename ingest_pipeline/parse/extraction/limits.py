@@ -1,4 +1,8 @@
-"""The size and time limits a document must stay within, and their enforcement over a stream of pages."""
+"""The size and time limits a document must stay within, and their enforcement over a stream of pages.
+
+These are checked by the extraction code itself; `parse.sandbox` adds the limits the kernel enforces
+(memory, CPU time) and a wall clock kept from outside, whose defaults and setting names are here too.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,15 @@ MEGABYTE = 1024 * 1024
 MAX_UPLOAD_MB = 100
 MAX_PAGES = 5000
 MAX_PARSE_SECONDS = 300
+# The defaults of INGEST_PARSE_MEMORY_MB and INGEST_PARSE_CPU_SECONDS, enforced by the kernel on the
+# process that reads one document (`parse.sandbox`).
+PARSE_MEMORY_MB = 1024
+PARSE_CPU_SECONDS = 240
+# The settings named in the reasons a document fails for (settings.py reads them under these names).
+WALL_SETTING = "INGEST_MAX_PARSE_SECONDS"
+MEMORY_SETTING = "INGEST_PARSE_MEMORY_MB"
+CPU_SETTING = "INGEST_PARSE_CPU_SECONDS"
+_SPLIT = "Split it into smaller files and upload those."
 
 
 @dataclass(frozen=True)
@@ -25,12 +38,14 @@ class ExtractionLimits:
     max_pages: int = MAX_PAGES
     max_characters: int = 20_000_000
     max_file_bytes: int = MAX_UPLOAD_MB * MEGABYTE
-    # Checked between pages (and between pieces of an HTML page): one page is bounded by the byte limits.
+    # Checked between pages (and between pieces of an HTML page); the sandbox's wall clock bounds one page.
     max_seconds: float = MAX_PARSE_SECONDS
     # A .docx is a zip and a PDF holds compressed streams: these bound what one may inflate to,
-    # before any XML or page content is parsed.
+    # before any XML or page content is parsed. For a PDF the first holds per stream and per page.
     max_uncompressed_bytes: int = 200 * MEGABYTE
     max_compression_ratio: float = 100.0
+    # What all of a PDF's streams but its images may inflate to together.
+    max_document_uncompressed_bytes: int = 1024 * MEGABYTE
 
 
 @dataclass
@@ -42,10 +57,28 @@ class Deadline:
 
     def check(self) -> None:
         if time.monotonic() - self.started > self.seconds:
-            raise DocumentRejected(
-                f"Reading the document took longer than the limit of {self.seconds:,.0f} seconds; it is far "
-                "larger or more complex than usual. Split it into smaller files and upload those."
-            )
+            raise too_slow(self.seconds)
+
+
+def too_slow(seconds: float) -> DocumentRejected:
+    return DocumentRejected(
+        f"Reading the document took longer than {seconds:,.0f} seconds, the limit per document ({WALL_SETTING}); "
+        f"it is far larger or more complex than usual. {_SPLIT}"
+    )
+
+
+def too_much_memory(megabytes: int) -> DocumentRejected:
+    return DocumentRejected(
+        f"Reading the document needed more than {megabytes:,} MB of memory, the limit per document "
+        f"({MEMORY_SETTING}); it is far larger or more complex than usual, or built to exhaust memory. {_SPLIT}"
+    )
+
+
+def too_much_cpu(seconds: int) -> DocumentRejected:
+    return DocumentRejected(
+        f"Reading the document used more than {seconds:,} second{'s' if seconds != 1 else ''} of processor time, the limit per document "
+        f"({CPU_SETTING}); it is far larger or more complex than usual, or built to exhaust the processor. {_SPLIT}"
+    )
 
 
 def too_many_pages(limits: ExtractionLimits, count: int | None = None) -> DocumentRejected:
@@ -64,8 +97,7 @@ def too_many_characters(limits: ExtractionLimits) -> DocumentRejected:
 
 def too_large(size_bytes: int, limit_bytes: int) -> DocumentRejected:
     return DocumentRejected(
-        f"The file is {_megabytes(size_bytes)}; the limit is {_megabytes(limit_bytes)} per document. "
-        "Split it into smaller files and upload those."
+        f"The file is {_megabytes(size_bytes)}; the limit is {_megabytes(limit_bytes)} per document. {_SPLIT}"
     )
 
 
