@@ -6,8 +6,9 @@ import os
 
 import pytest
 
+from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.domain.ids import Identity
-from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit
+from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit, admit_open, open_regular_file
 from ingest_pipeline_tests.bad_files import sparse_file, unreadable_docx
 from ingest_pipeline_tests.bad_inputs import REFUSED_AT_INTAKE, SIZE_LIMIT
 from ingest_pipeline_tests.pipeline_runs import paragraph, write
@@ -15,6 +16,10 @@ from ingest_pipeline_tests.pipeline_runs import paragraph, write
 
 def _admit(app, path, **options):
     return admit(app.engine, app.store, path, path.name, **{"max_bytes": SIZE_LIMIT, **options})
+
+
+def _admit_open(app, file, **options):
+    return admit_open(app.engine, app.store, file, "file.txt", max_bytes=SIZE_LIMIT, **options)
 
 
 def _nothing_kept(app) -> bool:
@@ -58,7 +63,28 @@ def test_a_file_that_changed_since_the_caller_looked_is_not_registered(app, tmp_
     seen = path.stat()
     with path.open("a") as file:
         file.write(paragraph("second half"))
-    with pytest.raises(StillBeingWritten):
-        _admit(app, path, unchanged_since=seen)
+    with pytest.raises(StillBeingWritten), path.open("rb") as file:
+        _admit_open(app, file, unchanged_since=seen)
     assert app.documents() == []
-    assert _admit(app, path, unchanged_since=path.stat()).created
+    with path.open("rb") as file:
+        assert _admit_open(app, file, unchanged_since=path.stat()).created
+
+
+def test_a_file_replaced_under_its_name_is_not_registered_as_the_one_looked_at(app, tmp_path):
+    path = write(tmp_path, "swapped.txt", paragraph("the file that was looked at"))
+    seen = path.stat()
+    write(tmp_path, "other.txt", paragraph("the file swapped in")).replace(path)
+    with pytest.raises(StillBeingWritten), path.open("rb") as file:
+        _admit_open(app, file, unchanged_since=seen)
+
+
+def test_a_link_or_a_pipe_is_refused_by_the_kernel_when_links_are_not_followed(tmp_path):
+    target = write(tmp_path, "outside.txt", paragraph("outside"))
+    (tmp_path / "link.txt").symlink_to(target)
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(DocumentRejected, match="symbolic link"):
+        open_regular_file(tmp_path / "link.txt", follow_links=False)
+    with pytest.raises(DocumentRejected, match="not a regular file"):
+        open_regular_file(tmp_path / "pipe", follow_links=True)
+    with open_regular_file(tmp_path / "link.txt", follow_links=True) as file:
+        assert file.read() == paragraph("outside").encode()

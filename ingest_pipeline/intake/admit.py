@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Engine
 
 from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.domain.ids import Identity, document_id
 from ingest_pipeline.domain.statuses import DocumentStatus
-from ingest_pipeline.parse.extraction import sniff_file
+from ingest_pipeline.parse.extraction import sniff_open_file
 from ingest_pipeline.parse.extraction.limits import too_large
 from ingest_pipeline.store import documents
 from ingest_pipeline.store.content import ContentStore, StoredFile
@@ -23,6 +25,8 @@ from ingest_pipeline.store.documents import Document
 MAX_FILE_NAME = 200
 # Control characters (C0 and C1), separators, and the bidirectional overrides that make
 # "invoice\u202efdp.exe" display as "invoiceexe.pdf".
+LINK_REFUSED = ("The file is a symbolic link, which the inbox does not follow: "
+                "copy the file itself into the inbox.")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u202a-\u202e\u2066-\u2069]+")
 
 
@@ -47,24 +51,59 @@ class StillBeingWritten(Exception):
 
 
 def admit(engine: Engine, store: ContentStore, path: Path, file_name: str, *, max_bytes: int,
-          identity: Identity | None = None, source: str | None = None,
-          unchanged_since: os.stat_result | None = None) -> Registration:
-    """Check the complete file at `path`, then store and register it under `file_name` (see register_file).
+          identity: Identity | None = None, source: str | None = None) -> Registration:
+    """Check the complete file at `path`, then store and register it under `file_name` (see admit_open).
+
+    The path is opened once, following a link (the CLI ingests the file a link names); every check
+    and the bytes stored come from that one handle.
+    """
+    try:
+        file = open_regular_file(path, follow_links=True)
+    except DocumentRejected as rejected:
+        raise IntakeRefused(sanitise_file_name(file_name), rejected.reason) from None
+    with file:
+        return admit_open(engine, store, file, file_name, max_bytes=max_bytes, identity=identity, source=source)
+
+
+def admit_open(engine: Engine, store: ContentStore, file: BinaryIO, file_name: str, *, max_bytes: int,
+               identity: Identity | None = None, source: str | None = None,
+               unchanged_since: os.stat_result | None = None) -> Registration:
+    """Check the complete file open as `file`, then store and register it (see register_stored).
 
     Raises IntakeRefused, before anything is stored, for a file that can never be ingested. OSError
     passes through: whether an unreadable file is the document's fault depends on whose file it is.
-    `unchanged_since` is the file's stat when the caller judged it complete: if the file changed
-    by the time it is stored, nothing is registered and StillBeingWritten is raised.
+    `unchanged_since` is the file's stat when the caller judged it complete: if the file is another
+    one or changed by the time it is stored, nothing is registered and StillBeingWritten is raised.
     """
     name = sanitise_file_name(file_name)
     try:
-        _check_file(path, name, max_bytes)
+        _check_file(file, name, max_bytes)
     except DocumentRejected as rejected:
         raise IntakeRefused(name, rejected.reason) from None
-    stored = store.put_file(path)
-    if unchanged_since is not None and _changed(path, unchanged_since):
+    stored = store.put_open_file(file)
+    if unchanged_since is not None and _changed(os.fstat(file.fileno()), unchanged_since):
         raise StillBeingWritten(name)
     return register_stored(engine, stored, identity, source, file_name)
+
+
+def open_regular_file(path: Path, follow_links: bool, dir_fd: int | None = None) -> BinaryIO:
+    """`path` open for reading, refused unless it is a regular file.
+
+    Non-blocking, so that opening a named pipe never waits for a writer; without `follow_links` a
+    symbolic link is refused by the kernel itself (O_NOFOLLOW), not by an earlier look at the name.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        descriptor = os.open(path, flags, dir_fd=dir_fd)
+    except OSError as error:
+        if error.errno == errno.ELOOP and not follow_links:
+            raise DocumentRejected(LINK_REFUSED) from None
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # reading a pipe or a device would block or never end
+        os.close(descriptor)
+        raise DocumentRejected("The file is not a regular file (a named pipe, socket or device), "
+                               "so there is nothing to read from it.")
+    return os.fdopen(descriptor, "rb")
 
 
 def could_not_read(error: OSError) -> str:
@@ -72,17 +111,13 @@ def could_not_read(error: OSError) -> str:
     return f"could not read the file: {error.strerror or error}"
 
 
-def _check_file(path: Path, name: str, max_bytes: int) -> None:
-    # stat follows a link: the CLI ingests the file a link names (the inbox refuses links before this).
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):  # opening a named pipe to sniff it would block for ever
-        raise DocumentRejected("The file is not a regular file (a named pipe, socket or device), "
-                               "so there is nothing to read from it.")
-    if info.st_size > max_bytes:  # refused before it is copied into storage
-        raise too_large(info.st_size, max_bytes)
+def _check_file(file: BinaryIO, name: str, max_bytes: int) -> None:
+    size = os.fstat(file.fileno()).st_size
+    if size > max_bytes:  # refused before it is copied into storage
+        raise too_large(size, max_bytes)
     try:
         # Sniffed as the raw_document stage will (same bytes, same sanitised name), so the verdicts agree.
-        sniff_file(path, file_name=name)
+        sniff_open_file(file, name)
     except (NotImplementedError, ValueError, EOFError):
         # zipfile's ways of refusing a damaged archive besides the BadZipFile sniff_file turns into a
         # reason (a bad offset, a cut-off member): still the file's fault, never the caller's crash.
@@ -90,9 +125,9 @@ def _check_file(path: Path, name: str, max_bytes: int) -> None:
                                "uses features that cannot be read.") from None
 
 
-def _changed(path: Path, before: os.stat_result) -> bool:
-    after = path.stat()
-    return (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+def _changed(after: os.stat_result, before: os.stat_result) -> bool:
+    return ((after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns)
+            != (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns))
 
 
 def sanitise_file_name(name: str) -> str:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Engine
 
+from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.domain.ids import Identity
-from ingest_pipeline.intake.admit import IntakeRefused, StillBeingWritten, admit, could_not_read, printable
+from ingest_pipeline.intake.admit import (
+    LINK_REFUSED,
+    IntakeRefused,
+    StillBeingWritten,
+    admit_open,
+    could_not_read,
+    open_regular_file,
+    printable,
+)
 from ingest_pipeline.store.content import ContentStore
 
 REJECTED = "rejected"
@@ -76,17 +87,50 @@ class Inbox:
                 report.waiting.append(name)
                 return
             _check_place(name, before)
-            registration = admit(self.engine, self.store, path, path.name,
-                                 max_bytes=self.max_file_bytes, identity=Identity.of_inbox_path(name),
-                                 source=f"inbox:{name}", unchanged_since=before)
-            path.unlink()
+            # Read through one handle, opened without following links: a link swapped in after the
+            # look above is refused by the kernel, and a file swapped in is another inode (StillBeingWritten).
+            with open_inside(folder, path.relative_to(folder)) as file:
+                registration = admit_open(self.engine, self.store, file, path.name, max_bytes=self.max_file_bytes,
+                                          identity=Identity.of_inbox_path(name), source=f"inbox:{name}",
+                                          unchanged_since=before)
+            _remove_if_same(path, before)
             report.registered.append((name, registration.document.id))
         except StillBeingWritten:
             report.waiting.append(name)
         except IntakeRefused as refused:
             report.rejected.append((name, set_aside(folder, path, refused.reason)))
+        except DocumentRejected as rejected:
+            report.rejected.append((name, set_aside(folder, path, rejected.reason)))
         except OSError as error:
             report.rejected.append((name, set_aside(folder, path, could_not_read(error))))
+
+
+def open_inside(folder: Path, relative: Path) -> BinaryIO:
+    """The file at `relative` under `folder`, each folder on the way opened without following links,
+    so that no link (of the file or of a folder swapped in on its path) leads the read outside the inbox."""
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in relative.parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+            os.close(directory)
+            directory = inner
+        return open_regular_file(Path(relative.parts[-1]), follow_links=False, dir_fd=directory)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):  # a folder on the way is a link now, or no folder
+            raise DocumentRejected(LINK_REFUSED) from None
+        raise
+    finally:
+        os.close(directory)
+
+
+def _remove_if_same(path: Path, taken: os.stat_result) -> None:
+    """Remove the inbox file just registered, unless another file has taken its name meanwhile."""
+    try:
+        now = path.lstat()
+    except FileNotFoundError:
+        return
+    if (now.st_dev, now.st_ino) == (taken.st_dev, taken.st_ino):
+        path.unlink()
 
 
 def _check_place(name: str, info: os.stat_result) -> None:
@@ -95,8 +139,7 @@ def _check_place(name: str, info: os.stat_result) -> None:
         raise IntakeRefused(name, f"The file's path inside the inbox is longer than {MAX_PATH_BYTES:,} bytes: "
                                   "move it to a folder nearer the top of the inbox.")
     if stat.S_ISLNK(info.st_mode):
-        raise IntakeRefused(name, "The file is a symbolic link, which the inbox does not follow: "
-                                  "copy the file itself into the inbox.")
+        raise IntakeRefused(name, LINK_REFUSED)
 
 
 def _dropped_files(folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _READ_BLOCK = 1 << 20
 
@@ -30,17 +31,22 @@ class ContentStore:
         return self.path_for(sha256).is_file()
 
     def put_file(self, source: Path) -> StoredFile:
-        """Store `source` under its sha256. Bytes already stored are hashed, never copied again (a
-        re-ingest creates no file); new bytes are hashed again while copied, and filed under the hash
-        of what was copied, so a file changing meanwhile is still stored under its true name."""
-        known = _hash(source)
+        """Store the file at `source` under its sha256 (see put_open_file)."""
+        with open(source, "rb") as reader:
+            return self.put_open_file(reader)
+
+    def put_open_file(self, reader: BinaryIO) -> StoredFile:
+        """Store what `reader` holds from its start, under its sha256. Bytes already stored are hashed,
+        never copied again (a re-ingest creates no file); new bytes are hashed again while copied, and
+        filed under the hash of what was copied, so a file changing meanwhile is still stored under its true name."""
+        reader.seek(0)
+        known = _hash_reader(reader)
         if self.exists(known.sha256):
             return known
         _make_dir(self.root)
         digest, size = hashlib.sha256(), 0
-        with open(source, "rb") as reader, tempfile.NamedTemporaryFile(
-            dir=self.root, prefix=".incoming-", delete=False
-        ) as writer:
+        reader.seek(0)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".incoming-", delete=False) as writer:
             while block := reader.read(_READ_BLOCK):
                 digest.update(block)
                 size += len(block)
@@ -66,11 +72,15 @@ class ContentStore:
 
 
 def _hash(path: Path) -> StoredFile:
-    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as reader:
-        while block := reader.read(_READ_BLOCK):
-            digest.update(block)
-            size += len(block)
+        return _hash_reader(reader)
+
+
+def _hash_reader(reader: BinaryIO) -> StoredFile:
+    digest, size = hashlib.sha256(), 0
+    while block := reader.read(_READ_BLOCK):
+        digest.update(block)
+        size += len(block)
     return StoredFile(digest.hexdigest(), size)
 
 

@@ -14,7 +14,7 @@ from ingest_pipeline.parse.extraction.media_types import (
     SUPPORTED_DESCRIPTION,
     TEXT,
 )
-from ingest_pipeline.parse.extraction.sniff import SNIFF_BYTES, sniff_file, sniff_media_type
+from ingest_pipeline.parse.extraction.sniff import SNIFF_BYTES, sniff_file, sniff_media_type, sniff_open_file
 
 __all__ = [
     "DOCX",
@@ -28,5 +28,6 @@ __all__ = [
     "ExtractionLimits",
     "extract_pages",
     "sniff_file",
+    "sniff_open_file",
     "sniff_media_type",
 ]

@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from pathlib import Path, PurePath
+from typing import BinaryIO
 
 from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.parse.extraction import signatures
@@ -52,11 +53,17 @@ def sniff_file(path: Path, file_name: str | None = None) -> str:
     `file_name` is the name the file was uploaded under, when it is stored under another.
     """
     with path.open("rb") as file:
-        head = file.read(SNIFF_BYTES)
+        return sniff_open_file(file, path.name if file_name is None else file_name)
+
+
+def sniff_open_file(file: BinaryIO, file_name: str) -> str:
+    """`sniff_file` for a file already open (read from its start; the position is left anywhere)."""
+    file.seek(0)
+    head = file.read(SNIFF_BYTES)
     if not head.startswith(_ZIP_MAGIC):
-        return _sniff_head(head, path.name if file_name is None else file_name)
+        return _sniff_head(head, file_name)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             names = archive.namelist()
     # zipfile raises NotImplementedError for archive versions and compressions it cannot read.
     except (zipfile.BadZipFile, NotImplementedError) as error:
