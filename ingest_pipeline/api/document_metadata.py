@@ -5,19 +5,19 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from ingest_pipeline.domain.metadata import InvalidMetadata, parse_metadata
 from ingest_pipeline.store import documents
 
-
-class InvalidMetadata(ValueError):
-    pass
+__all__ = ["InvalidMetadata", "check_metadata", "set_metadata"]
 
 
 def check_metadata(engine: Engine, raw: str) -> str:
-    """`raw` if Postgres reads it as a jsonb object, else InvalidMetadata.
+    """`raw` if it keeps the metadata bounds and Postgres reads it as a jsonb object, else InvalidMetadata.
 
-    Asking Postgres rather than Python's json module catches what only jsonb refuses (NaN,
-    \\u0000, unpaired surrogates), before the document is registered.
+    Asking Postgres too catches what only jsonb refuses (NaN, \\u0000, unpaired surrogates),
+    before the document is registered.
     """
+    parse_metadata(raw)
     try:
         with engine.connect() as conn:
             kind = documents.json_type(conn, raw)

@@ -122,6 +122,8 @@ def _one(engine: Engine, stage: Stage, key: str, doc: Document | None, handler: 
         return Outcome(key, "", SKIPPED, note="no such document (deleted?)")
     if not is_ready_for(stage, doc.status):
         return Outcome(key, doc.source, SKIPPED, note=_why_not_ready(doc))
+    if doc.load_error:  # its row holds a value no stage can use: it fails alone, the run goes on
+        return _attempt(engine, stage, doc, lambda e, d: _reject(doc.load_error))
     return _attempt(engine, stage, doc, handler)
 
 

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, text
 
+from ingest_pipeline.domain.metadata import InvalidMetadata, read_metadata
 from ingest_pipeline.domain.statuses import SETTLED, DocumentStatus, Stage
 
 
@@ -41,9 +42,15 @@ class Document:
     parse_job_id: str | None
     page_errors: dict
     paused_for: str | None
+    # Why a stored value of this row cannot be used (metadata written before its bounds, say): the
+    # document fails alone with this reason, instead of every read that meets the row.
+    load_error: str | None = None
 
 
-_COLUMNS = ", ".join(f.name for f in fields(Document))
+# Metadata comes as text, decoded per row by read_metadata: psycopg2's own decoding of a deeply
+# nested value would fail the whole result, and every document in it.
+_COLUMNS = ", ".join("metadata::text AS metadata" if f.name == "metadata" else f.name
+                     for f in fields(Document) if f.name != "load_error")
 # Intake numbers come from a sequence but become visible at commit, out of order. Writers of
 # intake_seq hold this lock shared; the sensor's read holds it exclusively, so it never moves its
 # cursor past a number whose transaction has not committed yet.
@@ -53,6 +60,10 @@ _INTAKE_LOCK = 7_420_002
 def _document(row: Any) -> Document:
     values = row._asdict()
     values["status"] = DocumentStatus(values["status"])
+    try:
+        values["metadata"] = read_metadata(values["metadata"])
+    except InvalidMetadata as error:
+        values["metadata"], values["load_error"] = {}, f"its stored metadata cannot be read: {error}"
     return Document(**values)
 
 
