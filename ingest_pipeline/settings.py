@@ -23,7 +23,13 @@ from ingest_pipeline.parse.extraction.limits import (
     PARSE_MEMORY_MB,
     WALL_SETTING,
 )
+from ingest_pipeline.parse.webhooks import WEBHOOK_RETENTION_DAYS
 
+# The ingest API's bounds on each client (enforced by api/http_protocol.py): seconds, and connections.
+API_HEAD_TIMEOUT, API_BODY_TIMEOUT, API_KEEPALIVE_TIMEOUT, API_MAX_CONNECTIONS = 10.0, 30.0, 5.0, 500
+# A body's deadline moves one second later per this many bytes received: an honest upload on a slow link
+# keeps going, a trickle of a byte a second is dropped when the base timeout runs out.
+API_BODY_BYTES_PER_SECOND = 4096
 _CEILING = "Ceiling on {} per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."
 
 
@@ -43,6 +49,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
     Variable("INGEST_MAX_UPLOAD_MB", str(MAX_UPLOAD_MB), "Largest document: refused while streaming by the API, set aside by the inbox, failed at parse otherwise."),
     Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
+    Variable("INGEST_WEBHOOK_RETENTION_DAYS", str(WEBHOOK_RETENTION_DAYS), "Days a received webhook event is kept (a replay of it is recognised meanwhile); older ones are deleted."),
+    Variable("INGEST_API_HEAD_TIMEOUT", f"{API_HEAD_TIMEOUT:g}", "Seconds a client may take to send a request's line and headers; then the API answers 408 and closes."),
+    Variable("INGEST_API_BODY_TIMEOUT", f"{API_BODY_TIMEOUT:g}", f"Seconds a request body may take, plus one per {API_BODY_BYTES_PER_SECOND} bytes received: a slow upload goes on, a trickle is dropped."),
+    Variable("INGEST_API_KEEPALIVE_TIMEOUT", f"{API_KEEPALIVE_TIMEOUT:g}", "Seconds an idle keep-alive connection to the API stays open."),
+    Variable("INGEST_API_MAX_CONNECTIONS", str(API_MAX_CONNECTIONS), "Connections the API holds at once; one more is answered 503 and closed."),
     Variable("DAGSTER_HOME", "", "Dagster instance folder used by the CLI. Empty: INGEST_HOME/dagster."),
     Variable("INGEST_PARSER", LOCAL, f"Parser: `{LOCAL}` (offline: PDF, HTML, Markdown, text, DOCX) or `{LLAMAPARSE}`."),
     Variable("LLAMA_CLOUD_API_KEY", "", f"LlamaCloud API key (with `{LLAMAPARSE}`); read by Dagster as an EnvVar."),
@@ -85,6 +96,11 @@ class Settings:
     api_token: str = field(repr=False)
     max_upload_mb: int
     webhook_secret: str = field(repr=False)
+    webhook_retention_days: float
+    api_head_timeout: float
+    api_body_timeout: float
+    api_keepalive_timeout: float
+    api_max_connections: int
     dagster_home: Path
     parser: str
     llama_cloud_api_key: str = field(repr=False)
@@ -125,6 +141,11 @@ class Settings:
             api_token=env["INGEST_API_TOKEN"],
             max_upload_mb=int(env["INGEST_MAX_UPLOAD_MB"]),
             webhook_secret=env["INGEST_WEBHOOK_SECRET"],
+            webhook_retention_days=float(env["INGEST_WEBHOOK_RETENTION_DAYS"]),
+            api_head_timeout=float(env["INGEST_API_HEAD_TIMEOUT"]),
+            api_body_timeout=float(env["INGEST_API_BODY_TIMEOUT"]),
+            api_keepalive_timeout=float(env["INGEST_API_KEEPALIVE_TIMEOUT"]),
+            api_max_connections=int(env["INGEST_API_MAX_CONNECTIONS"]),
             dagster_home=_path_or(env["DAGSTER_HOME"], home / "dagster"),
             parser=env["INGEST_PARSER"],
             llama_cloud_api_key=env["LLAMA_CLOUD_API_KEY"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-long-enough-to-be-unguessable"
 
 
 def upload(client, content, name="notes.md", **form):

@@ -119,10 +119,12 @@ def _marker_description(config: pytest.Config, name: str) -> str:
 
 @pytest.fixture
 def client(app, instance):
-    """The ingest API on the test's application, through FastAPI's test client (test_api*.py)."""
+    """The ingest API on the test's application, through FastAPI's test client (test_api*.py).
+
+    Addressed to localhost: without a token the API refuses any other Host (the client's default is `testserver`)."""
     from fastapi.testclient import TestClient
 
     from ingest_pipeline.api.app import create_app
 
-    with TestClient(create_app(app, instance=instance)) as client:
+    with TestClient(create_app(app, instance=instance), base_url="http://localhost") as client:
         yield client

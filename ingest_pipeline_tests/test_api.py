@@ -43,7 +43,7 @@ def test_metadata_is_stored_and_bad_metadata_is_refused_before_registering(clien
 
 
 def test_an_upload_over_the_limit_is_refused_while_streaming(app, instance):
-    with TestClient(create_app(app, max_upload_bytes=1000, instance=instance)) as client:
+    with TestClient(create_app(app, max_upload_bytes=1000, instance=instance), base_url="http://localhost") as client:
         response = upload(client, b"x" * 5000, name="big.txt")
         assert response.status_code == 413
         assert "1000 bytes" in response.json()["detail"]
@@ -52,7 +52,7 @@ def test_an_upload_over_the_limit_is_refused_while_streaming(app, instance):
 
 
 def test_a_body_declared_too_large_is_refused_before_it_is_read(app, instance):
-    with TestClient(create_app(app, max_upload_bytes=10, instance=instance)) as client:
+    with TestClient(create_app(app, max_upload_bytes=10, instance=instance), base_url="http://localhost") as client:
         response = upload(client, b"z" * (2 * 1024 * 1024), name="huge.txt")
     assert response.status_code == 413 and count(app) == 0
 

@@ -89,7 +89,7 @@ def test_ingest_refuses_what_the_api_refuses_with_the_same_reason_and_ingests_th
     result = _cli(environment, "ingest", str(folder), "--json")
     assert result.returncode == 1
     rows = {row["path"]: row for row in _lines(result)}
-    with TestClient(create_app(app, instance=instance)) as client:
+    with TestClient(create_app(app, instance=instance), base_url="http://localhost") as client:
         api = {str(path): client.post("/documents", files={"file": (path.name, path.read_bytes())}).json()["detail"]
                for path in refused}
     assert all(specimen.reason in api[str(path)] for path, specimen in refused.items())

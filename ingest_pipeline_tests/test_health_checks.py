@@ -77,7 +77,7 @@ def test_the_daemon_check_reads_the_heartbeats(instance):
 
 
 def test_health_lists_every_check_and_stays_available_without_a_daemon(app, instance):
-    with TestClient(create_app(app, instance=instance)) as client:
+    with TestClient(create_app(app, instance=instance), base_url="http://localhost") as client:
         without = client.get("/health")
         _beat(instance, seconds_ago=1)
         # Provider results are kept for a minute; the daemon is read on every call.

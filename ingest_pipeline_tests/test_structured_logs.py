@@ -20,7 +20,7 @@ EVERY_STAGE = {stage.value for stage in STAGES}
 
 
 def test_one_upload_is_followed_by_its_document_id_through_the_api_the_sensor_and_every_asset(app, instance, capfd):
-    with TestClient(create_app(app, instance=instance)) as client:
+    with TestClient(create_app(app, instance=instance), base_url="http://localhost") as client:
         upload = client.post("/documents", files={"file": ("soup.md", "# Soup\n\n" + paragraph("red lentil soup"))})
         doc_id = upload.json()["id"]
         assert client.get(f"/documents/{doc_id}").status_code == 200

@@ -34,6 +34,16 @@ class ApiContext:
         self._lock = threading.Lock()
         self._heartbeats: "DagsterInstance | None" = None
         self._providers: tuple[float, list[CheckResult]] | None = None
+        self._last_done: dict[str, float] = {}
+
+    def due(self, chore: str, every_seconds: float, now: float) -> bool:
+        """True at most once per `every_seconds` for `chore` (the first call included): the caller does it now."""
+        with self._lock:
+            last = self._last_done.get(chore)
+            if last is not None and now - last < every_seconds:
+                return False
+            self._last_done[chore] = now
+            return True
 
     def dagster_instance(self) -> "DagsterInstance":
         """Opened on first use: only deletes need it, and opening it touches DAGSTER_HOME."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest_pipeline.domain.ids import is_document_id
@@ -17,6 +17,8 @@ _FIELDS = "ingest_pipeline.log_fields"
 # Load balancers poll /health every few seconds; a line each would drown the lines about documents.
 _UNLOGGED = frozenset({"/health"})
 _MAX_PATH = 300
+# nginx's status for "the client closed the request": logged, never sent (nobody is left to send it to).
+CLIENT_CLOSED = 499
 
 
 def annotate(request: Request, **fields) -> None:
@@ -48,6 +50,9 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, remember_status)
+        except ClientDisconnect:
+            # The client left while sending its body: its doing, not a server error, and no answer can reach it.
+            answer["status"] = CLIENT_CLOSED
         finally:
             _write(scope, answer["status"], fields, time.perf_counter() - started)
 

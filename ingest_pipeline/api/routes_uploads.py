@@ -51,10 +51,8 @@ router = APIRouter(tags=["documents"])
 async def upload_document(request: Request, response: Response,
                           context: ApiContext = Depends(get_context)) -> UploadResult:
     upload = await _receive(request, context)
-    try:
-        registered = await run_in_threadpool(_register, context, upload)
-    finally:
-        upload.path.unlink(missing_ok=True)
+    # Database and disk work leave the event loop: /health and other requests keep being answered meanwhile.
+    registered = await run_in_threadpool(_register_then_remove, context, upload)
     annotate(request, document_id=registered.id, version=registered.version, new=registered.created)
     if not registered.created:
         response.status_code = status.HTTP_200_OK
@@ -78,9 +76,16 @@ async def _receive(request: Request, context: ApiContext) -> ReceivedUpload:
     except MalformedUpload as error:
         raise HTTPException(400, str(error)) from None
     if not upload.has_file:
-        upload.path.unlink(missing_ok=True)
+        await run_in_threadpool(upload.path.unlink, missing_ok=True)
         raise HTTPException(422, f"the form has no `{FILE_FIELD}` part")
     return upload
+
+
+def _register_then_remove(context: ApiContext, upload: ReceivedUpload) -> UploadResult:
+    try:
+        return _register(context, upload)
+    finally:
+        upload.path.unlink(missing_ok=True)
 
 
 def _register(context: ApiContext, upload: ReceivedUpload) -> UploadResult:

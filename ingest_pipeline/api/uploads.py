@@ -10,7 +10,7 @@ from typing import AsyncIterator
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import parse_options_header
+from python_multipart.multipart import MultipartState, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 FILE_FIELD = "file"
@@ -49,19 +49,24 @@ def boundary_of(content_type: str | None) -> bytes:
 async def receive_upload(stream: AsyncIterator[bytes], boundary: bytes, folder: Path,
                          max_file_bytes: int) -> ReceivedUpload:
     """Parse the body into a temp file in `folder` (removed again if anything goes wrong)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    handle, name = await run_in_threadpool(_temp_file, folder)
     collector = _PartCollector(ReceivedUpload(Path(name)), max_file_bytes)
     try:
         with os.fdopen(handle, "wb") as sink:
             await _feed(stream, MultipartParser(boundary, collector.callbacks()), collector, sink)
     except BaseException as error:
+        # Not through the thread pool: this also runs when the request is being cancelled.
         Path(name).unlink(missing_ok=True)
         if isinstance(error, FormParserError):
             # The parser's own words ("Maximum header size exceeded") say what to fix.
             raise MalformedUpload(f"the multipart body is malformed: {error}") from error
         raise
     return collector.upload
+
+
+def _temp_file(folder: Path) -> tuple[int, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=folder, prefix=".upload-")
 
 
 async def _feed(stream: AsyncIterator[bytes], parser: MultipartParser, collector: "_PartCollector", sink) -> None:
@@ -75,6 +80,9 @@ async def _feed(stream: AsyncIterator[bytes], parser: MultipartParser, collector
         # Disk writes leave the event loop, as Starlette's own form parser does.
         await run_in_threadpool(collector.flush, sink)
     parser.finalize()
+    # python-multipart accepts a body that just stops; a body cut off on the way must not pass as complete.
+    if parser.state != MultipartState.END:
+        raise MalformedUpload("the multipart body ends without its closing boundary: it was cut off on the way")
 
 
 class _PartCollector:

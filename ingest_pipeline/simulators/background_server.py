@@ -14,15 +14,17 @@ import uvicorn
 
 @contextmanager
 def serving_in_background(asgi_app, ready_path: str, host: str = "127.0.0.1", name: str = "server",
-                          on_exit=None) -> Iterator[str]:
-    """Yield the root URL once `ready_path` answers; stop the server (after `on_exit`) on leaving."""
+                          on_exit=None, options: dict | None = None) -> Iterator[str]:
+    """Yield the root URL once `ready_path` answers; stop the server (after `on_exit`) on leaving.
+
+    `options` are more uvicorn settings, or other values for these (the API's `bounded_options`)."""
     listener = _listening_socket(host)
     root_url = f"http://{f'[{host}]' if ':' in host else host}:{listener.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(
-        asgi_app, http="h11", lifespan="off", loop="asyncio",
+    server = uvicorn.Server(uvicorn.Config(asgi_app, **{
+        "http": "h11", "lifespan": "off", "loop": "asyncio",
         # No log_config: leave the host process's logging alone; a short grace so a sleeping request never holds exit.
-        log_config=None, log_level="warning", timeout_graceful_shutdown=1,
-    ))
+        "log_config": None, "log_level": "warning", "timeout_graceful_shutdown": 1, **(options or {}),
+    }))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"{name}-{root_url}", daemon=True)
     thread.start()
     try:

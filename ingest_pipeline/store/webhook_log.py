@@ -1,4 +1,4 @@
-"""The webhook_events table: every verified delivery kept once, by event id, until a sensor consumes it."""
+"""The webhook_events table: every verified delivery kept once, by event id, until the retention period ends."""
 
 from __future__ import annotations
 
@@ -34,3 +34,11 @@ def unconsumed(conn: Connection, source: str, limit: int) -> list[tuple[str, str
 def consume(conn: Connection, event_id: str, outcome: str) -> None:
     conn.execute(text("UPDATE webhook_events SET consumed_at = now(), outcome = :outcome WHERE event_id = :id"),
                  {"id": event_id, "outcome": outcome})
+
+
+def prune(conn: Connection, retention_days: float) -> int:
+    """Delete events received more than `retention_days` ago, consumed or not (a job that heard nothing
+    is polled long before); how many went."""
+    return conn.execute(text(
+        "DELETE FROM webhook_events WHERE received_at < now() - make_interval(secs => :seconds)"
+    ), {"seconds": retention_days * 86400.0}).rowcount

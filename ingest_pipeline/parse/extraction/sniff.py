@@ -12,6 +12,7 @@ from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.parse.extraction import signatures
 from ingest_pipeline.parse.extraction.media_types import DOCX, HTML, MARKDOWN, PDF, SUPPORTED_DESCRIPTION, TEXT
 from ingest_pipeline.parse.extraction.plain_text import decode_text
+from ingest_pipeline.parse.extraction.zip_directory import check_zip_directory
 
 SNIFF_BYTES = 8192
 # Readers accept a PDF header after up to a kilobyte of junk (a MacBinary header, say); a
@@ -62,6 +63,8 @@ def sniff_open_file(file: BinaryIO, file_name: str) -> str:
     head = file.read(SNIFF_BYTES)
     if not head.startswith(_ZIP_MAGIC):
         return _sniff_head(head, file_name)
+    # Before zipfile reads the directory into memory, entry by entry.
+    check_zip_directory(file)
     try:
         with zipfile.ZipFile(file) as archive:
             names = archive.namelist()
