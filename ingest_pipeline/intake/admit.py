@@ -18,7 +18,7 @@ from ingest_pipeline.domain.ids import Identity, document_id
 from ingest_pipeline.domain.statuses import DocumentStatus
 from ingest_pipeline.parse.extraction import sniff_open_file
 from ingest_pipeline.parse.extraction.limits import too_large
-from ingest_pipeline.store import documents
+from ingest_pipeline.store import documents, superseded
 from ingest_pipeline.store.content import ContentStore, StoredFile
 from ingest_pipeline.store.documents import Document
 
@@ -191,4 +191,5 @@ def register_stored(engine: Engine, stored: StoredFile, identity: Identity | Non
             failed_stage=None, reason=None, attempts=0, duplicate_of=None,
         )
         documents.request_processing(conn, new_id)
+        superseded.record(conn, new_id, existing.sha256)
         return Registration(documents.get(conn, new_id), created=False, changed=True)

@@ -21,10 +21,11 @@ from ingest_pipeline.orchestration.policies import (
     single_run_backfill,
     transient_retry,
 )
-from ingest_pipeline.orchestration.runner import PROCESSES_AT_ONCE, run_stage, run_stage_in_order
+from ingest_pipeline.orchestration.runner import DONE, PROCESSES_AT_ONCE, run_stage, run_stage_in_order
 from ingest_pipeline.parse.parsers import AsynchronousParser
 from ingest_pipeline.parse.resource import ParserResource
 from ingest_pipeline.parse.stage import check_raw_document, parse_document, submit_document
+from ingest_pipeline.store import superseded
 from ingest_pipeline.store.resource import PostgresResource
 from ingest_pipeline.validate.stage import clean_document, record_validation
 
@@ -90,7 +91,7 @@ def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
 @dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL,
           description="Vectors for every chunk, embedded once per distinct text, published to search with the chunks.")
 def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
-               embedder: EmbedderResource) -> dg.MaterializeResult:
+               embedder: EmbedderResource, storage: DocumentStorageResource) -> dg.MaterializeResult:
     try:
         embedding_pass = embed_pending(database.engine, context.partition_keys, embedder)
     except ProviderConfigurationError as error:
@@ -98,6 +99,8 @@ def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
     def publish(engine, doc):
         return publish_document(engine, doc, embedding_pass)
     outcomes = run_stage(database.engine, Stage.EMBEDDINGS, context.partition_keys, publish)
+    # Published: the bytes of the versions these documents moved past are no longer needed.
+    superseded.collect(database.engine, storage.store, [o.document_id for o in outcomes if o.state == DONE])
     for outcome in outcomes:
         if "embedded_tokens" in outcome.facts:
             outcome.facts["cost_usd"] = round(embedder.estimated_cost_usd(outcome.facts["embedded_tokens"]), 6)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 from ingest_pipeline.domain.statuses import DocumentStatus, Stage, stage_input_status
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
 from ingest_pipeline.service.application import Application
-from ingest_pipeline.store import documents
+from ingest_pipeline.store import documents, superseded
 
 if TYPE_CHECKING:
     from ingest_pipeline.orchestration.runs import DagsterInstance
@@ -21,6 +21,8 @@ def delete_document(app: Application, document_id: str, instance: "DagsterInstan
     removed even when the row was already gone, so a delete interrupted half-way can be repeated;
     returns whether a document was deleted.
     """
+    # Bytes of its earlier versions first: the cascade below would forget them.
+    superseded.collect(app.engine, app.store, [document_id])
     with app.engine.begin() as conn:
         documents.release_duplicates(conn, document_id)
         sha256 = documents.delete(conn, document_id)
