@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from ingest_pipeline.api.app import create_app
 from ingest_pipeline.logs.format import structured_logger
-from ingest_pipeline.logs.redaction import REDACTED, redact
+from ingest_pipeline.logs.redaction import MAX_REASON_CHARS, REDACTED, public_reason, redact
 from ingest_pipeline.orchestration.loggers import json_lines_logger
 from ingest_pipeline.parse.webhooks import SIGNATURE_HEADER, sign
 from ingest_pipeline.service.application import Application
@@ -29,16 +30,29 @@ from ingest_pipeline_tests.pipeline_runs import paragraph
     ("OPENAI_API_KEY=sk-short-but-set token: t0ps3cret", "OPENAI_API_KEY="),
     ('{"api_key": "k-123456", "password": "pw"}', '{"api_key": "'),
     ("postgresql://ingest:hunter2hunter2@db:5432/ingest", "postgresql://ingest:"),
+    ("redis://:hunter2hunter2@cache:6379/0", "redis://:"),
+    ("Authorization: Basic " + base64.b64encode(b"admin:t0ps3cret").decode(), "Authorization: "),
+    ("sent basic " + base64.b64encode(b"ingest:hunter2").decode() + " to the proxy", "sent basic "),
 ])
 def test_secret_shaped_text_is_redacted(text, kept):
     cleaned = redact(text, secrets=[])
     assert cleaned.startswith(kept) and REDACTED in cleaned
-    assert not any(part in cleaned for part in ("abc.def", "ab" * 32, "x" * 40, "Q" * 30, "t0ps3cret", "hunter2", "k-123456"))
+    assert not any(part in cleaned for part in ("abc.def", "ab" * 32, "x" * 40, "Q" * 30, "t0ps3cret", "hunter2", "k-123456",
+                                                base64.b64encode(b"admin:t0ps3cret").decode()[:8]))
 
 
 def test_ordinary_text_is_left_alone():
-    for text in ("4 chunks, 512 tokens, input_tokens=300", "parse job 3fa8 is SUCCESS", "secret sauce recipe"):
-        assert redact(text, secrets=[]) == text
+    for text in ("4 chunks, 512 tokens, input_tokens=300", "parse job 3fa8 is SUCCESS", "secret sauce recipe",
+                 "a basic outline of the plan", "see https://example.com/docs/limits and 3/4 of ./relative/x"):
+        assert redact(text, secrets=[]) == text == public_reason(text)
+
+
+def test_a_failure_reason_keeps_no_secret_no_internal_path_and_a_bounded_length():
+    reason = public_reason("FileNotFoundError: [Errno 2] No such file or directory: "
+                          "'/srv/ingest/storage/ab/cd/abcd1234' via https://user:hunter2hunter2@api.example/v1")
+    assert reason == ("FileNotFoundError: [Errno 2] No such file or directory: '\u2026/abcd1234' "
+                      f"via https://user:{REDACTED}@api.example/v1")
+    assert len(public_reason("x" * 100_000)) == MAX_REASON_CHARS
 
 
 def test_keys_set_in_the_environment_never_appear_in_the_logs_of_an_ingest(monkeypatch, environment, instance, capfd):

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ingest_pipeline.domain.errors import DocumentRejected
 from ingest_pipeline.domain.statuses import DocumentStatus, Stage
+from ingest_pipeline.logs.redaction import REDACTED
 from ingest_pipeline.orchestration import runner
 from ingest_pipeline.orchestration.runner import DONE, FAILED, RETRY, SKIPPED, run_stage_in_order
 from ingest_pipeline.store import documents
@@ -159,3 +160,19 @@ def test_a_document_that_kills_its_worker_while_prepared_fails_alone(app, tmp_pa
                                   lambda engine, doc, prepared: prepared, processes=True)
     assert [o.state for o in outcomes] == [DONE, FAILED, DONE, DONE]
     assert outcomes[1].note == runner.WORKER_DIED
+
+
+def test_a_failure_reason_is_stored_without_secrets_or_internal_paths(app, tmp_path):
+    ids = _registered(app, tmp_path, ["cove", "dune"])
+    storage = app.settings.home / "storage" / "ab" / "cd"
+
+    def handler(engine, doc):
+        if doc.id == ids[0]:
+            raise OSError(f"cannot open {storage}/abcd1234 from https://user:hunter2hunter2@api.example/v1")
+        raise DocumentRejected(f"refused by {storage}/checker with Authorization: Bearer tok3n-tok3n-tok3n")
+
+    runner.run_stage(app.engine, Stage.VALIDATED_CONTENT, ids, handler)
+    with app.engine.connect() as conn:
+        reasons = [doc.reason for doc in documents.get_many(conn, ids)]
+    assert reasons[0] == f"OSError: cannot open \u2026/abcd1234 from https://user:{REDACTED}@api.example/v1"
+    assert reasons[1] == f"refused by \u2026/checker with Authorization: {REDACTED} {REDACTED}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -12,9 +13,12 @@ REDACTED = "[REDACTED]"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|SIGNATURE|CREDENTIAL", re.IGNORECASE)
 # Shorter values ("any", "1") would blank out ordinary words; real keys are far longer.
 MIN_SECRET_LENGTH = 6
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)([^@\s/]+)@")
+# scheme://user:password@host, the user possibly empty (scheme://:password@host).
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)([^@\s/]+)@")
 _SHAPED = (
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{REDACTED}"),
+    # HTTP Basic credentials: base64 of user:password (and only that: "basic words" stay).
+    (re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9+/]{4,}={0,2})"), lambda match: _basic_credentials(match)),
     (re.compile(r"(?i)\b(sha256=)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
     (re.compile(r"\b(?:sk|llx)-[A-Za-z0-9_-]{16,}"), REDACTED),
     # NAME=value, "name": "value", name: value, where the name says it holds a secret.
@@ -43,6 +47,14 @@ def register_settings_secrets(settings, *more: str | None) -> None:
                       settings.openai_api_key, password.group(2) if password else None, *more])
 
 
+def _basic_credentials(match: re.Match) -> str:
+    try:
+        decoded = base64.b64decode(match.group(2), validate=True)
+    except ValueError:
+        return match.group(0)
+    return match.group(1) + REDACTED if b":" in decoded else match.group(0)
+
+
 def known_secrets() -> list[str]:
     """Every secret value to blank out, longest first so that one secret inside another goes whole."""
     found = set(_registered)
@@ -60,6 +72,19 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     for pattern, replacement in _SHAPED:
         text = pattern.sub(replacement, text)
     return text
+
+
+# An absolute path of two or more parts: where this machine keeps things, which is no API client's business.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/(?:[^/\s'\"]+/)+([^/\s'\",;:)]*)")
+# A failure reason is a sentence or two; an exception's text can be any length.
+MAX_REASON_CHARS = 2000
+
+
+def public_reason(text: str) -> str:
+    """A failure reason fit to store and show to API clients: no secrets, no internal paths (only the
+    last part of a path, which is usually the file's name), and bounded in length."""
+    text = _ABSOLUTE_PATH.sub(lambda match: f"…/{match.group(1)}", redact(text))
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 1] + "…"
 
 
 def redact_fields(value: Any, secrets: list[str]) -> Any:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from ingest_pipeline.domain.errors import DocumentRejected, ProviderPaused, Superseded, UpToDate, Waiting
 from ingest_pipeline.domain.statuses import DocumentStatus, Stage, is_ready_for
+from ingest_pipeline.logs.redaction import public_reason
 from ingest_pipeline.orchestration.process_map import cores
 from ingest_pipeline.orchestration.workers import in_order, stage_workers
 from ingest_pipeline.store import documents
@@ -153,16 +154,17 @@ def _attempt(engine: Engine, stage: Stage, doc: Document, handler: Handler) -> O
 def pause(engine: Engine, document_id: str, paused: ProviderPaused) -> None:
     """The document waits for its provider's circuit to close; the uploads sensor queues it again then."""
     with engine.begin() as conn:
-        documents.update(conn, document_id, paused_for=paused.provider, reason=paused.reason)
+        documents.update(conn, document_id, paused_for=paused.provider, reason=public_reason(paused.reason))
 
 
 def fail(engine: Engine, document_id: str, stage: Stage, reason: str) -> None:
     with engine.begin() as conn:
-        documents.mark_failed(conn, document_id, stage, reason)
+        documents.mark_failed(conn, document_id, stage, public_reason(reason))
 
 
 def _count_attempt(engine: Engine, stage: Stage, document_id: str, error: Exception) -> tuple[str, str]:
-    message = f"{type(error).__name__}: {error}"
+    # An unexpected error's text may hold anything (a URL with its key, a path in our storage).
+    message = public_reason(f"{type(error).__name__}: {error}")
     with engine.begin() as conn:
         attempts = documents.record_attempt(conn, document_id, message)
         if attempts < MAX_ATTEMPTS:
