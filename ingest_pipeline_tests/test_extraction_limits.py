@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import signal
 
 import pytest
 
@@ -108,7 +109,28 @@ def test_a_failure_that_is_not_the_documents_is_told_apart(tmp_path):
 def test_an_abandoned_document_ends_its_child(tmp_path):
     pages = sandboxed_pages(write(tmp_path, "two.pdf", text_pdf(["one", "two"])), PDF, ExtractionLimits())
     assert next(pages).text == "one"
-    child = pages.gi_frame.f_locals["child"].pid
+    worker = pages.gi_frame.f_locals["worker"]
     pages.close()
-    with pytest.raises(ProcessLookupError):  # killed and reaped
-        os.kill(child, 0)
+    assert worker.ended is not None and os.WTERMSIG(worker.ended[0]) == signal.SIGKILL
+
+
+def _worker_of(path, media_type, limits=ExtractionLimits(), sandbox=SandboxLimits()):
+    pages = sandboxed_pages(path, media_type, limits, sandbox)
+    try:
+        next(pages)
+    except DocumentRejected:
+        return None
+    worker = pages.gi_frame.f_locals["worker"]
+    list(pages)
+    return worker.pid
+
+
+def test_a_worker_serves_document_after_document_until_one_exceeds_a_limit(tmp_path):
+    good = write(tmp_path, "good.txt", paragraph("gull"))
+    first = _worker_of(good, TEXT)
+    assert _worker_of(good, TEXT) == first
+    with pytest.raises(DocumentRejected, match="INGEST_PARSE_MEMORY_MB"):
+        list(sandboxed_pages(write(tmp_path, "bomb.pdf", content_stream_bomb_pdf(250)), PDF, NO_PRE_CHECKS,
+                             SandboxLimits(memory_mb=150)))
+    replaced = _worker_of(good, TEXT)
+    assert replaced is not None and replaced != first
