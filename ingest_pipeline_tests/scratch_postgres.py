@@ -32,7 +32,7 @@ def scratch_database(server_url: str, prefix: str = "scratch") -> Iterator[str]:
 
 
 def unix_socket_path(server_url: str) -> Path:
-    """The socket file of a server reached through `?host=<socket directory>` (pgserver listens on no TCP port)."""
+    """The socket file of a server reached through `?host=<socket directory>` (the embedded server listens on no TCP port)."""
     url = make_url(server_url)
     return Path(url.query["host"]) / f".s.PGSQL.{url.port or 5432}"
 

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Library notices (Dagster beta parameters, pgserver's runtime dir) are not the user's concern here.
+    # Library notices (Dagster beta parameters, the embedded server's runtime dir) are not the user's concern here.
     warnings.filterwarnings("ignore", message=".*currently in beta.*")
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     args = build_parser().parse_args(argv)

@@ -55,6 +55,6 @@ def _require_vector_extension(conn: Connection) -> None:
     if available is None:
         raise VectorExtensionMissing(
             "The Postgres server at INGEST_DATABASE_URL has no pgvector extension. Install it on "
-            "the server (for example the pgvector/pgvector:pg16 image, or the postgresql-16-pgvector "
+            "the server (for example the pgvector/pgvector:0.8.5-pg18-trixie image, or the postgresql-18-pgvector "
             "package), or unset INGEST_DATABASE_URL to use the embedded Postgres."
         )
