@@ -23,6 +23,7 @@ from ingest_pipeline.parse.extraction.limits import (
     PARSE_MEMORY_MB,
     WALL_SETTING,
 )
+from ingest_pipeline.parse.poll_schedule import POLL_DEFAULTS, WATCH_SECONDS
 from ingest_pipeline.parse.webhooks import WEBHOOK_RETENTION_DAYS
 
 # The ingest API's bounds on each client (enforced by api/http_protocol.py): seconds, and connections.
@@ -45,7 +46,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_DATABASE_URL", "", "Postgres URL (needs pgvector). Empty: start the embedded Postgres under INGEST_HOME/pgdata."),
     Variable("INGEST_STORAGE_DIR", "", "Content-addressed document store. Empty: INGEST_HOME/storage."),
     Variable("INGEST_INBOX", "", "Inbox folder watched by `inbox_sensor`. Empty: INGEST_HOME/inbox."),
-    Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between sensor ticks (uploads, inbox and parse completion)."),
+    Variable("INGEST_SENSOR_INTERVAL", "5", "Seconds between ticks of the uploads and inbox sensors (the parse-completion sensor is evaluated at every daemon pass, see INGEST_PARSE_WATCH)."),
     Variable("INGEST_API_TOKEN", "", "Bearer token the ingest API requires for uploads and management. Empty: none (loopback only)."),
     Variable("INGEST_MAX_UPLOAD_MB", str(MAX_UPLOAD_MB), "Largest document: refused while streaming by the API, set aside by the inbox, failed at parse otherwise."),
     Variable("INGEST_WEBHOOK_SECRET", "", "Signing secret for LlamaParse webhooks; without it every webhook is refused (401)."),
@@ -61,7 +62,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_LLAMAPARSE_TIER", "cost_effective", "LlamaParse tier: `fast`, `cost_effective`, `agentic` or `agentic_plus`."),
     Variable("INGEST_LLAMAPARSE_VERSION", "latest", "LlamaParse parser version."),
     Variable("INGEST_PUBLIC_URL", "", "Public HTTPS root of the ingest API, for LlamaParse webhooks. Empty: no webhooks, jobs are polled."),
-    Variable("INGEST_PARSE_POLL_AFTER", "120", "Seconds without news before a parse job is polled through the API."),
+    Variable("INGEST_PARSE_POLL_AFTER", f"{POLL_DEFAULTS.cap_seconds:g}", "Longest wait, in seconds, between two status checks of a parse job no webhook finished (and before the first); checks come sooner at first, see INGEST_PARSE_POLL_FIRST."),
+    Variable("INGEST_PARSE_POLL_FIRST", f"{POLL_DEFAULTS.first_seconds:g}", "Seconds after submission of a parse job's first status check, at the earliest; later for bigger files and slower tiers."),
+    Variable("INGEST_PARSE_POLL_BACKOFF", f"{POLL_DEFAULTS.backoff:g}", "Each status check of a parse job comes this many times as long after its submission as the one before (at least 2 s apart)."),
+    Variable("INGEST_PARSE_WATCH", f"{WATCH_SECONDS:g}", "Seconds one parse-completion sensor evaluation watches for webhooks and due checks, so a finished job's run is requested at once (at most INGEST_SENSOR_INTERVAL - 1)."),
     Variable("INGEST_PARSE_STUCK_AFTER", "1800", "Seconds after which an unfinished parse job is submitted again."),
     Variable("INGEST_PARSE_MAX_SUBMISSIONS", "3", "Submissions of one file before it is failed as never finishing."),
     Variable("INGEST_EMBEDDER", HASHING, f"Embedder: `{HASHING}` (offline, lexical feature hashing, not semantic) or `{OPENAI}`."),
@@ -109,6 +113,9 @@ class Settings:
     llamaparse_version: str
     public_url: str
     parse_poll_after: float
+    parse_poll_first: float
+    parse_poll_backoff: float
+    parse_watch: float
     parse_stuck_after: float
     parse_max_submissions: int
     embedder: str
@@ -154,6 +161,9 @@ class Settings:
             llamaparse_version=env["INGEST_LLAMAPARSE_VERSION"],
             public_url=env["INGEST_PUBLIC_URL"],
             parse_poll_after=float(env["INGEST_PARSE_POLL_AFTER"]),
+            parse_poll_first=float(env["INGEST_PARSE_POLL_FIRST"]),
+            parse_poll_backoff=float(env["INGEST_PARSE_POLL_BACKOFF"]),
+            parse_watch=float(env["INGEST_PARSE_WATCH"]),
             parse_stuck_after=float(env["INGEST_PARSE_STUCK_AFTER"]),
             parse_max_submissions=int(env["INGEST_PARSE_MAX_SUBMISSIONS"]),
             embedder=env["INGEST_EMBEDDER"],

@@ -80,6 +80,9 @@ def _add_llamaparse_arguments(parser: argparse.ArgumentParser) -> None:
     _add_server_arguments(parser, LLAMAPARSE_PORT)
     parser.add_argument("--webhook-secret", help="sign webhooks with this secret when a job sets none of its own")
     parser.add_argument("--job-delay", type=float, default=0.3, help="seconds a job spends PENDING, then RUNNING (default: %(default)s)")
+    parser.add_argument("--job-seconds", type=_seconds_or_range, metavar="S|LOW-HIGH",
+                        help="a job's whole duration instead: fixed (20) or drawn uniformly from a range (5-30), "
+                             "reproducible with --seed")
     parser.add_argument("--retry-after-seconds", type=float, default=1.0, help="wait advertised by injected 429s")
     parser.add_argument("--webhook-delay-seconds", type=float, default=1.0, help="extra wait of a delayed webhook")
     parser.add_argument("--seed", type=int, help="seed of the fault draws, to replay the same faults (default: random)")
@@ -109,7 +112,8 @@ def run_llamaparse(args: argparse.Namespace) -> int:
     if not _valid(LLAMAPARSE, faults):
         return 2
     serve(args.host, args.port, ParseSimulatorConfig(
-        api_key=args.api_key, webhook_secret=args.webhook_secret, job_delay_seconds=args.job_delay, faults=faults,
+        api_key=args.api_key, webhook_secret=args.webhook_secret, job_delay_seconds=args.job_delay,
+        job_seconds=args.job_seconds, faults=faults,
     ))
     return 0
 
@@ -128,6 +132,18 @@ def _probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not a probability between 0 and 1")
     return value
+
+
+def _seconds_or_range(text: str) -> tuple[float, float]:
+    """`20` -> (20, 20); `5-30` -> (5, 30)."""
+    low, _, high = text.partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is neither seconds (20) nor a range of seconds (5-30)") from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"{text}: durations must be >= 0, the lower bound first")
+    return bounds
 
 
 def _positive_integer(text: str) -> int:

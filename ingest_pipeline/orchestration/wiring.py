@@ -49,7 +49,9 @@ def build_parser(settings: Settings, secrets_as_env_vars: bool = False) -> Parse
             # Optional (no public URL, no webhooks): an EnvVar of an unset variable would fail every run.
             webhook_secret=(dg.EnvVar("INGEST_WEBHOOK_SECRET") if secrets_as_env_vars and settings.webhook_secret
                             else settings.webhook_secret),
-            poll_after_seconds=settings.parse_poll_after, stuck_after_seconds=settings.parse_stuck_after,
+            poll_after_seconds=settings.parse_poll_after, poll_first_seconds=settings.parse_poll_first,
+            poll_backoff=settings.parse_poll_backoff, watch_seconds=settings.parse_watch,
+            stuck_after_seconds=settings.parse_stuck_after,
             max_submissions=settings.parse_max_submissions, circuit_failures=settings.circuit_failures,
             circuit_cooldown_seconds=settings.circuit_cooldown,
         )

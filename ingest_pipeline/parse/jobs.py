@@ -12,6 +12,7 @@ from ingest_pipeline.domain.errors import DocumentRejected, ServiceUnavailable, 
 from ingest_pipeline.domain.parse_job_status import COMPLETED, EXPIRED
 from ingest_pipeline.domain.statuses import DocumentStatus, Stage
 from ingest_pipeline.parse.parsers import AsynchronousParser, JobNotFound, ParseResult
+from ingest_pipeline.parse.poll_schedule import estimated_pages, expected_seconds, first_check
 from ingest_pipeline.store import documents, locks, parse_jobs
 from ingest_pipeline.store.content import ContentStore
 from ingest_pipeline.store.documents import Document
@@ -49,8 +50,10 @@ def _submit_job(engine: Engine, doc: Document, store: ContentStore, parser: Asyn
             f"the parser did not finish {doc.file_name} in {parser.max_submissions} submissions "
             f"of {parser.stuck_after_seconds:g} s each; re-drive it later")
     job = guarded(engine, parser, lambda: parser.submit(store.path_for(doc.sha256), doc.file_name))
+    expected = expected_seconds(estimated_pages(doc.size_bytes, doc.media_type), job.tier)
     with engine.begin() as conn:
-        parse_jobs.insert(conn, job.job_id, doc.sha256, parser.fingerprint, attempt, job.status)
+        parse_jobs.insert(conn, job.job_id, doc.sha256, parser.fingerprint, attempt, job.status,
+                          first_check(expected, parser.poll_policy))
         _link(conn, doc, job.job_id)
     return {"parse_job_id": job.job_id, "attempt": attempt, "tier": job.tier}
 

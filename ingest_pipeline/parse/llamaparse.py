@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 TIERS = ("fast", "cost_effective", "agentic", "agentic_plus")
 DEFAULT_BASE_URL = "https://api.cloud.llamaindex.ai"
+# Jobs asked about in one list request (its `page_size`).
+LIST_PAGE_SIZE = 100
 
 
 class LlamaParseResource(AsynchronousParserResource):
@@ -61,6 +63,17 @@ class LlamaParseResource(AsynchronousParserResource):
     def status(self, job_id: str) -> JobStatus:
         job = self._get(job_id).job
         return JobStatus(job.status, job.error_message)
+
+    def statuses(self, job_ids: Sequence[str]) -> dict[str, JobStatus]:
+        """One `GET /api/v2/parse?job_ids=...` per LIST_PAGE_SIZE jobs (the SDK follows `next_page_token`)."""
+        found: dict[str, JobStatus] = {}
+        for start in range(0, len(job_ids), LIST_PAGE_SIZE):
+            batch = list(job_ids[start:start + LIST_PAGE_SIZE])
+            with _unavailable_as_transient():
+                for job in self.client.parsing.list(job_ids=batch, page_size=len(batch)):
+                    found[job.id] = JobStatus(job.status, job.error_message)
+        wanted = set(job_ids)
+        return {job_id: status for job_id, status in found.items() if job_id in wanted}
 
     def result(self, job_id: str) -> ParseResult:
         """The job's status, with markdown per page once it is complete (page numbers kept)."""

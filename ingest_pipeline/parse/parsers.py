@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 from ingest_pipeline.domain.models import Page
 from ingest_pipeline.domain.parse_job_status import TERMINAL
+from ingest_pipeline.parse.poll_schedule import PollPolicy
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class AsynchronousParser(Protocol):
     """A parser service: `parse_job` submits and ends; `parsed_text` fetches once the job finished."""
 
     poll_after_seconds: float
+    watch_seconds: float
     stuck_after_seconds: float
     max_submissions: int
     circuit_failures: int
@@ -73,8 +75,15 @@ class AsynchronousParser(Protocol):
     def submit(self, path: Path, file_name: str) -> ParseJob:
         """Start a job and return at once."""
 
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """When to check on a job no webhook finished (`parse.poll_schedule`)."""
+
     def status(self, job_id: str) -> JobStatus:
         """The job's status (and error), without its content."""
+
+    def statuses(self, job_ids: Sequence[str]) -> dict[str, JobStatus]:
+        """The statuses of several jobs in as few requests as the service allows; jobs it does not list are left out."""
 
     def result(self, job_id: str) -> ParseResult:
         """The job's status, with its pages once it is complete; raises JobNotFound for an unknown job."""

@@ -12,6 +12,7 @@ from pydantic import Field
 from ingest_pipeline.circuits.breaker import COOLDOWN_SECONDS, FAILURE_THRESHOLD
 from ingest_pipeline.domain.models import Page
 from ingest_pipeline.parse.extraction import ExtractionLimits, extract_pages
+from ingest_pipeline.parse.poll_schedule import POLL_DEFAULTS, WATCH_SECONDS, PollPolicy
 from ingest_pipeline.parse.sandbox import SANDBOXED, SandboxLimits, sandboxed_pages
 
 # Bump when extraction changes what it produces, so stored parses are redone.
@@ -26,13 +27,28 @@ class AsynchronousParserResource(ParserResource):
     """The settings every parser service shares; a subclass speaks to the service (`parse.parsers.AsynchronousParser`)."""
 
     poll_after_seconds: float = Field(
-        default=120.0, description="Poll a job through the API when no webhook came for this long (INGEST_PARSE_POLL_AFTER).")
+        default=POLL_DEFAULTS.cap_seconds,
+        description="Longest wait between two status checks of a job no webhook finished (INGEST_PARSE_POLL_AFTER).")
+    poll_first_seconds: float = Field(
+        default=POLL_DEFAULTS.first_seconds,
+        description="Earliest first status check; later for bigger files and slower tiers (INGEST_PARSE_POLL_FIRST).")
+    poll_backoff: float = Field(
+        default=POLL_DEFAULTS.backoff,
+        description="Each check comes this many times as long after submission as the last (INGEST_PARSE_POLL_BACKOFF).")
+    watch_seconds: float = Field(
+        default=WATCH_SECONDS,
+        description="How long one parse-completion sensor evaluation watches for finished jobs (INGEST_PARSE_WATCH).")
     stuck_after_seconds: float = Field(
         default=1800.0, description="Submit again a job unfinished after this long (INGEST_PARSE_STUCK_AFTER).")
     max_submissions: int = Field(
         default=3, description="Submissions of one file before it is failed (INGEST_PARSE_MAX_SUBMISSIONS).")
     circuit_failures: int = Field(default=FAILURE_THRESHOLD, description="Consecutive failures that pause its work.")
     circuit_cooldown_seconds: float = Field(default=COOLDOWN_SECONDS, description="First pause after that.")
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        return PollPolicy(first_seconds=self.poll_first_seconds, backoff=self.poll_backoff,
+                          cap_seconds=self.poll_after_seconds)
 
 
 class LocalParser(ParserResource):

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from ingest_pipeline.simulators.background_server import serving_in_background
 from ingest_pipeline.simulators.control_routes import add_control_routes
 from ingest_pipeline.simulators.llamaparse_faults import ParseFaultConfig, ParseFaultInjector
-from ingest_pipeline.simulators.llamaparse_jobs import JobRunner, ParseJob, new_id
+from ingest_pipeline.simulators.llamaparse_jobs import JobDurations, JobRunner, ParseJob, new_id
 from ingest_pipeline.simulators.llamaparse_stats import ParseStats
 from ingest_pipeline.simulators.llamaparse_webhooks import DeliverySettings, WebhookSender
 
@@ -29,11 +29,17 @@ class ParseSimulatorConfig:
     api_key: str | None = None
     project_id: str = "sim-project"
     job_delay_seconds: float = 0.3
+    # A job's whole duration, drawn uniformly from (low, high) (seeded by `faults.seed`); None: twice the delay.
+    job_seconds: tuple[float, float] | None = None
     webhook_secret: str | None = None
     webhook_backoff_seconds: tuple[float, ...] = (1.0, 2.0)
     webhook_timeout_seconds: float = 30.0
     faults: ParseFaultConfig = field(default_factory=ParseFaultConfig)
     stats: ParseStats = field(default_factory=ParseStats)
+
+
+# Jobs per page of GET /api/v2/parse when none is asked for, and the most it gives (the real limits are not documented).
+LIST_PAGE_DEFAULT, LIST_PAGE_LIMIT = 50, 100
 
 
 def _file_part(form):
@@ -56,7 +62,7 @@ def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event
     injector = ParseFaultInjector(config.faults)
     delivery = DeliverySettings(config.webhook_backoff_seconds, config.webhook_timeout_seconds, config.webhook_secret)
     sender = WebhookSender(delivery, config.stats, stop or threading.Event())
-    runner = JobRunner(config.stats, sender, config.job_delay_seconds)
+    runner = JobRunner(config.stats, sender, JobDurations(config.job_delay_seconds, config.job_seconds, config.faults.seed))
     files: dict[str, tuple[str, bytes]] = {}
 
     @app.middleware("http")
@@ -127,13 +133,22 @@ def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event
         name, data = files[options["file_id"]]
         return start_job(name, data, options)
 
+    @app.get("/api/v2/parse")
+    async def list_jobs_page(request: Request) -> JSONResponse:
+        return _list_page(runner, config, request.query_params)
+
     @app.get("/api/v2/parse/{job_id}")
     async def get_job(job_id: str, request: Request) -> JSONResponse:
         job = runner.jobs.get(job_id)
         if job is None:
             return _error(404, f"Job {job_id} not found.")
         config.stats.count("status_polls")
-        return JSONResponse(job.result(config.project_id, request.query_params.getlist("expand")))
+        expand = request.query_params.getlist("expand")
+        if expand:
+            job.result_reads += 1
+        else:
+            job.status_reads += 1
+        return JSONResponse(job.result(config.project_id, expand))
 
     @app.post("/api/v2/parse/{job_id}/cancel")
     async def cancel_job(job_id: str) -> JSONResponse:
@@ -148,6 +163,29 @@ def create_app(config: ParseSimulatorConfig | None = None, stop: threading.Event
     return app
 
 
+def _list_page(runner: JobRunner, config: ParseSimulatorConfig, query) -> JSONResponse:
+    """GET /api/v2/parse: the project's jobs, filtered by `job_ids` (repeated) and `status`, newest first, in
+    pages of `page_size` (at most LIST_PAGE_LIMIT here) with an opaque `page_token`."""
+    try:
+        size = min(int(query.get("page_size") or LIST_PAGE_DEFAULT), LIST_PAGE_LIMIT)
+        offset = int(query.get("page_token") or 0)
+    except ValueError:
+        return _error(422, "page_size and page_token must be integers.")
+    if size < 1 or offset < 0:
+        return _error(422, "page_size must be at least 1 and page_token a token from a previous page.")
+    wanted, status = set(query.getlist("job_ids")), query.get("status")
+    jobs = [job for job in reversed(list(runner.jobs.values()))
+            if (not wanted or job.id in wanted) and (status is None or job.status == status)]
+    page = jobs[offset:offset + size]
+    config.stats.count("status_lists")
+    config.stats.count("jobs_listed", len(page))
+    for job in page:
+        job.listed += 1
+    more = offset + size < len(jobs)
+    return JSONResponse({"items": [job.summary(config.project_id) for job in page],
+                         "next_page_token": str(offset + size) if more else None, "total_size": len(jobs)})
+
+
 def _add_test_routes(app: FastAPI, config: ParseSimulatorConfig, injector: ParseFaultInjector, runner: JobRunner) -> None:
     """The shared control routes (/_faults, /_stats), and GET /_jobs."""
     add_control_routes(app, config.faults, config.stats, injector.reseed)
@@ -156,7 +194,8 @@ def _add_test_routes(app: FastAPI, config: ParseSimulatorConfig, injector: Parse
     async def list_jobs() -> list:
         return [
             {"id": job.id, "name": job.name, "status": job.status, "error_message": job.error_message,
-             "fate": job.fate.outcome}
+             "fate": job.fate.outcome, "webhook_dropped": job.fate.webhook_drop, "finished_at": job.finished_at,
+             "status_reads": job.status_reads, "result_reads": job.result_reads, "listed": job.listed}
             for job in list(runner.jobs.values())
         ]
 

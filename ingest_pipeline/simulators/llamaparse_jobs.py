@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import tempfile
 import threading
 import time
@@ -37,6 +38,11 @@ class ParseJob:
     created_at: str = field(default_factory=lambda: _now())
     updated_at: str = field(default_factory=lambda: _now())
     running_since: float = 0.0
+    finished_at: float | None = None
+    # Requests about this job: status reads (GET without content), result reads, and places in list answers.
+    status_reads: int = 0
+    result_reads: int = 0
+    listed: int = 0
 
     def summary(self, project_id: str) -> dict:
         """The flat job object of create/cancel responses, and the `job` of a GET."""
@@ -67,15 +73,40 @@ class ParseJob:
         return body
 
 
-class JobRunner:
-    """Holds the jobs and runs each on its own daemon thread: `delay_seconds` in PENDING, then as long in RUNNING."""
+@dataclass(frozen=True)
+class JobDurations:
+    """How long a job takes from creation to its end: `delay_seconds` in PENDING then as long in RUNNING, or, when
+    `seconds` is set, a duration drawn uniformly from that (low, high) range (low == high: fixed), a fifth of it
+    PENDING. Draws are reproducible with `seed`."""
 
-    def __init__(self, stats: ParseStats, sender: WebhookSender, delay_seconds: float):
+    delay_seconds: float = 0.3
+    seconds: tuple[float, float] | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.delay_seconds < 0 or (self.seconds and not 0 <= self.seconds[0] <= self.seconds[1]):
+            raise ValueError(f"job durations must be >= 0 and a range low-high with low <= high, got "
+                             f"delay {self.delay_seconds:g}, seconds {self.seconds}")
+
+
+class JobRunner:
+    """Holds the jobs and runs each on its own daemon thread, PENDING then RUNNING for as long as `durations` say."""
+
+    def __init__(self, stats: ParseStats, sender: WebhookSender, durations: JobDurations):
         self.stats = stats
         self.sender = sender
-        self.delay_seconds = delay_seconds
+        self.durations = durations
         self.jobs: dict[str, ParseJob] = {}
         self._lock = threading.Lock()
+        self._random = random.Random(durations.seed)
+
+    def phases(self) -> tuple[float, float]:
+        """Seconds the next job spends PENDING, then RUNNING (its parsing included)."""
+        if self.durations.seconds is None:
+            return self.durations.delay_seconds, self.durations.delay_seconds
+        with self._lock:
+            total = self._random.uniform(*self.durations.seconds)
+        return total / 5, total * 4 / 5
 
     def start(self, job: ParseJob) -> None:
         with self._lock:
@@ -88,7 +119,8 @@ class JobRunner:
         self._finish(job, "cancelled", None)
 
     def _run(self, job: ParseJob) -> None:
-        if self.sender.stop.wait(self.delay_seconds):
+        pending, running = self.phases()
+        if self.sender.stop.wait(pending):
             return
         with self._lock:
             if job.status != PENDING:
@@ -97,7 +129,8 @@ class JobRunner:
         if job.fate.outcome == "never":
             return
         pages, reason = _parse(job.name, job.data)
-        if self.sender.stop.wait(self.delay_seconds):
+        rest = running if self.durations.seconds is None else running - (time.time() - job.running_since)
+        if self.sender.stop.wait(max(0.0, rest)):
             return
         if reason is not None:
             self._finish(job, "failed", reason)
@@ -117,6 +150,7 @@ class JobRunner:
             if job.status in TERMINAL:
                 return
             job.status, job.error_message, job.updated_at = _STATUS_OF_OUTCOME[outcome], error_message, _now()
+            job.finished_at = time.time()
         self.stats.count(f"jobs_{job.status.lower()}")
         self.sender.announce(job.id, outcome, job.webhooks, job.fate, job.running_since or time.time())
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 
 class ParseStats:
-    """Counts by name: uploads, files, jobs_created, status_polls, cancels, unauthorized, injected_429, injected_500,
+    """Counts by name: uploads, files, jobs_created, status_polls (GETs of one job), status_lists (GETs of the job
+    list) and jobs_listed (jobs in their answers), cancels, unauthorized, injected_429, injected_500,
     jobs_<status> (terminal statuses reached), webhook_attempts, webhooks_delivered, webhooks_dropped (never sent, by
     fault), webhooks_failed (every attempt failed), webhooks_duplicated and webhooks_stale (extra sends, by fault)."""
 

@@ -23,6 +23,7 @@ class ParseJobRecord:
     submitted_at: datetime
     finished_at: datetime | None
     consumed_at: datetime | None
+    checks: int = 0
 
     @property
     def open(self) -> bool:
@@ -31,14 +32,17 @@ class ParseJobRecord:
 
 
 _COLUMNS = ", ".join(f.name for f in fields(ParseJobRecord))
+_OPEN = "finished_at IS NULL AND consumed_at IS NULL"
 # Open jobs, and jobs finished; a consumed job stays usable until its result may have expired.
 _REUSABLE = ("(status <> ALL(:unusable) AND (consumed_at IS NULL OR consumed_at > now() - make_interval(secs => :keep)))")
 
 
-def insert(conn: Connection, job_id: str, sha256: str, parser: str, attempt: int, status: str) -> None:
-    conn.execute(text("INSERT INTO parse_jobs (job_id, sha256, parser, attempt, status) "
-                      "VALUES (:job, :sha, :parser, :attempt, :status)"),
-                 {"job": job_id, "sha": sha256, "parser": parser, "attempt": attempt, "status": status})
+def insert(conn: Connection, job_id: str, sha256: str, parser: str, attempt: int, status: str,
+           first_check_seconds: float = 0.0) -> None:
+    conn.execute(text("INSERT INTO parse_jobs (job_id, sha256, parser, attempt, status, next_check_at) "
+                      "VALUES (:job, :sha, :parser, :attempt, :status, now() + make_interval(secs => :first))"),
+                 {"job": job_id, "sha": sha256, "parser": parser, "attempt": attempt, "status": status,
+                  "first": first_check_seconds})
 
 
 def get(conn: Connection, job_id: str, lock: bool = False) -> ParseJobRecord | None:
@@ -66,20 +70,27 @@ def finish(conn: Connection, job_id: str, status: str, error: str | None = None)
     already finished or consumed (so late, duplicated and out-of-order news changes nothing)."""
     return conn.execute(text(
         "UPDATE parse_jobs SET status = :status, error = :error, finished_at = now(), checked_at = now(), "
-        "requested_at = NULL "
+        "requested_at = NULL, next_check_at = NULL "
         "WHERE job_id = :job AND finished_at IS NULL AND consumed_at IS NULL RETURNING job_id"),
         {"job": job_id, "status": status, "error": error}).first() is not None
 
 
-def checked(conn: Connection, job_id: str, status: str) -> None:
-    conn.execute(text("UPDATE parse_jobs SET status = :status, checked_at = now() WHERE job_id = :job "
-                      "AND consumed_at IS NULL"), {"job": job_id, "status": status})
+def checked(conn: Connection, job_id: str, status: str | None, next_check_in: float) -> None:
+    """The service says the job is still `status` (None: it could not say): ask again in `next_check_in` seconds."""
+    conn.execute(text("UPDATE parse_jobs SET status = coalesce(:status, status), checked_at = now(), "
+                      "next_check_at = now() + make_interval(secs => :later) WHERE job_id = :job "
+                      "AND consumed_at IS NULL"), {"job": job_id, "status": status, "later": next_check_in})
+
+
+def count_checks(conn: Connection, job_ids: Sequence[str]) -> None:
+    """One status check more for each of these jobs (each is one request, or one place in a batch)."""
+    conn.execute(text("UPDATE parse_jobs SET checks = checks + 1 WHERE job_id = ANY(:jobs)"), {"jobs": list(job_ids)})
 
 
 def reopen(conn: Connection, job_id: str, status: str) -> None:
     """A hint said finished, the API says not yet (an early or out-of-order webhook): wait again."""
     conn.execute(text("UPDATE parse_jobs SET status = :status, finished_at = NULL, requested_at = NULL, "
-                      "checked_at = now() WHERE job_id = :job AND consumed_at IS NULL"),
+                      "checked_at = now(), next_check_at = now() WHERE job_id = :job AND consumed_at IS NULL"),
                  {"job": job_id, "status": status})
 
 
@@ -94,12 +105,16 @@ def abandon(conn: Connection, job_id: str) -> None:
                       "WHERE job_id = :job AND consumed_at IS NULL"), {"job": job_id})
 
 
-def due_for_poll(conn: Connection, after_seconds: float, limit: int) -> list[str]:
-    """Open jobs with no news for `after_seconds`, oldest first."""
-    return list(conn.execute(text(
-        "SELECT job_id FROM parse_jobs WHERE finished_at IS NULL AND consumed_at IS NULL "
-        "AND coalesce(checked_at, submitted_at) < now() - make_interval(secs => :after) "
-        "ORDER BY submitted_at LIMIT :limit"), {"after": after_seconds, "limit": limit}).scalars())
+def due_for_poll(conn: Connection, limit: int) -> list[tuple[str, float]]:
+    """(job id, seconds since submission) of open jobs whose next status check is due, the longest overdue first."""
+    return [tuple(row) for row in conn.execute(text(
+        f"SELECT job_id, extract(epoch FROM now() - submitted_at)::float FROM parse_jobs WHERE {_OPEN} "
+        "AND coalesce(next_check_at, submitted_at) <= now() ORDER BY next_check_at LIMIT :limit"), {"limit": limit})]
+
+
+def any_open(conn: Connection) -> bool:
+    """Whether some job may still finish (and so a webhook or a check may still bring news)."""
+    return conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM parse_jobs WHERE {_OPEN})")).scalar_one()
 
 
 def claim_stuck(conn: Connection, after_seconds: float, rerequest_after_seconds: float) -> list[str]:
