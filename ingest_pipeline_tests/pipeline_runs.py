@@ -9,7 +9,7 @@ import dagster as dg
 from ingest_pipeline.domain.ids import Identity
 from ingest_pipeline.intake.admit import register_file
 from ingest_pipeline.orchestration.assets import document_assets
-from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
+from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_keys
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
 from ingest_pipeline.service.application import Application
 
@@ -28,9 +28,10 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-def materialize(app: Application, instance: dg.DagsterInstance, keys: list[str],
+def materialize(app: Application, instance: dg.DagsterInstance, ids: list[str],
                 selection=None) -> dg.ExecuteInProcessResult:
-    """One in-process run over `keys` (added as partitions first), as `ingest-pipeline ingest` runs it."""
+    """One in-process run over the documents `ids` (their partitions added first), as `ingest-pipeline ingest` runs it."""
+    keys = partition_keys(app.engine, ids)
     known = set(instance.get_dynamic_partitions(DOCUMENTS_PARTITION))
     instance.add_dynamic_partitions(DOCUMENTS_PARTITION, [k for k in keys if k not in known])
     partition = {"partition_key": keys[0]} if len(keys) == 1 else {

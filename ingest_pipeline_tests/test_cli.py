@@ -100,13 +100,13 @@ def test_ingest_refuses_what_the_api_refuses_with_the_same_reason_and_ingests_th
     assert [doc.source for doc, _ in app.documents()] == [str(fine)]
 
 
-def test_register_prints_the_ids_it_registered_and_why_it_refused_the_rest(environment, app, tmp_path):
+def test_register_prints_the_partition_keys_it_added_and_why_it_refused_the_rest(environment, app, tmp_path):
     archive = write(tmp_path / "in", "bundle.zip", zip_bytes({"a.txt": b"inside"})).resolve()
     write(tmp_path / "in", "notes.txt", paragraph("tide pool", 20))
     result = _cli(environment, "register", str(tmp_path / "in"))
     assert result.returncode == 1
     [(notes, _)] = app.documents()
-    assert result.stdout.split() == [notes.id]
+    assert result.stdout.split() == [notes.partition_key] and notes.partition_key.startswith("notes-txt~")
     assert f"{archive}: The file is a ZIP archive" in result.stderr
 
 

@@ -66,10 +66,10 @@ def test_one_bad_document_fails_with_a_reason_and_the_others_finish(app, instanc
     # not go through: the rejected one, with its reason; not the others.
     validated = result.asset_materializations_for_node("validated_content")
     assert len(validated) == 3 and all(m.metadata["failed"].value == 1 for m in validated)
-    table = validated[0].metadata["unfinished"].value
-    assert empty in table and "failed" in table and good not in table
-    later = result.asset_materializations_for_node("embeddings")[0].metadata["unfinished"].value
-    assert empty in later and image in later and "skipped" in later and good not in later
+    table = {row.data["document"]: row.data for row in validated[0].metadata["unfinished"].records}
+    assert table[empty]["outcome"] == "failed" and table[empty]["note"] and good not in table
+    later = result.asset_materializations_for_node("embeddings")[0].metadata["unfinished"].records
+    assert {row.data["document"]: row.data["outcome"] for row in later} == {empty: "skipped", image: "skipped"}
 
 
 def test_blocking_check_stops_chunks_and_embeddings_for_a_rejected_document(app, instance, tmp_path):

@@ -8,7 +8,7 @@ import time
 import dagster as dg
 
 from ingest_pipeline.orchestration.code_location import build_definitions
-from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
+from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_keys
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
 from ingest_pipeline.orchestration.sensors import MAX_DOCUMENTS_PER_TICK
 from ingest_pipeline_tests.pipeline_runs import paragraph, register, write
@@ -30,10 +30,12 @@ def _apply_partitions(instance, result: dg.SensorResult) -> None:
 def test_first_tick_adds_partitions_and_requests_one_run_for_documents_that_arrived_together(app, instance, tmp_path):
     ids = [register(app, write(tmp_path, f"{i}.txt", paragraph(f"kite {i}"))) for i in range(5)]
     result = _tick(app, instance, "uploads_sensor")
-    assert list(result.dynamic_partitions_requests[0].partition_keys) == ids
+    keys = partition_keys(app.engine, ids)
+    assert [key.split("~")[0] for key in keys] == [f"{i}-txt" for i in range(5)]
+    assert list(result.dynamic_partitions_requests[0].partition_keys) == keys
     assert len(result.run_requests) == 1
     request = result.run_requests[0]
-    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (ids[0], ids[-1])
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (keys[0], keys[-1])
     _apply_partitions(instance, result)
     again = _tick(app, instance, "uploads_sensor", cursor=result.cursor)
     assert not again.run_requests and again.skip_reason
@@ -88,7 +90,8 @@ def test_identical_uploads_are_one_document_and_one_request(app, instance, tmp_p
     second = register_file(app.engine, app.store, write(tmp_path, "copy-of-a.txt", paragraph("otter")))
     assert first.document.id == second.document.id and not second.created
     result = _tick(app, instance, "uploads_sensor")
-    assert list(result.dynamic_partitions_requests[0].partition_keys) == [first.document.id]
+    assert list(result.dynamic_partitions_requests[0].partition_keys) == [first.document.partition_key]
+    assert first.document.partition_key.startswith("a-txt~")
     assert len(result.run_requests) == 1
 
 

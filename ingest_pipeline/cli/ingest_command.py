@@ -29,7 +29,8 @@ def add_to(commands) -> None:
     parser.add_argument("--json", action="store_true", help="Print one JSON object per document instead of a table.")
     parser.set_defaults(handler=run)
     register = commands.add_parser(
-        "register", help="Register files and add their partitions without running anything (for the Dagster UI or CLI).")
+        "register", help="Register files and add their partitions without running anything (for the Dagster UI or "
+                     "CLI); prints each document's partition key.")
     register.add_argument("paths", nargs="+", type=Path, help="Files or folders to register.")
     register.set_defaults(handler=register_only)
 
@@ -49,14 +50,16 @@ def run(args) -> int:
 
 
 def register_only(args) -> int:
-    """Prints one document id per line, so scripts can pass them to `dagster asset materialize --partition`."""
+    """Prints one partition key per line, so scripts can pass them to `dagster asset materialize --partition`."""
+    from ingest_pipeline.orchestration.partitions import partition_keys
     from ingest_pipeline.orchestration.runs import add_partitions, open_instance
 
     app = Application.from_env()
     ids, rows = register_paths(app, args.paths)
-    add_partitions(open_instance(app.settings.dagster_home), ids)
-    for doc_id in ids:
-        print(doc_id)
+    keys = partition_keys(app.engine, ids)
+    add_partitions(open_instance(app.settings.dagster_home), keys)
+    for key in keys:
+        print(key)
     for row in rows:
         print(f"{row['path']}: {row['reason']}", file=sys.stderr)
     return 1 if rows else 0

@@ -80,6 +80,28 @@ def is_document_id(value: str) -> bool:
     return bool(_DOCUMENT_ID.match(value))
 
 
+# A partition key: a slug of the document's first name, "~", then the start of its id's hex, lengthened
+# only when another document already holds the shorter key. Lowercase letters, digits, "-" and "~":
+# nothing Dagster refuses in a key (",", "[", "]", "|", "...") nor anything a URL must escape.
+PARTITION_KEY_SEPARATOR = "~"
+PARTITION_KEY_ID_CHARS = (8, 12, DOCUMENT_ID_HEX_CHARS)
+SLUG_MAX_CHARS = 40
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(file_name: str) -> str:
+    """`Red Lentil Soup.md` -> `red-lentil-soup-md`: ASCII letters and digits, runs of others as one "-"."""
+    ascii_name = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
+    return _NOT_SLUG.sub("-", ascii_name.lower())[:SLUG_MAX_CHARS].strip("-") or "document"
+
+
+def partition_key_candidates(file_name: str, document: str) -> list[str]:
+    """The partition keys a new document may take, shortest first; the last, with the whole id, is
+    unique because the id is. Derived from the first name and the id, so a new version keeps its key."""
+    hex_part = document[len(DOCUMENT_ID_PREFIX):]
+    return [f"{slug(file_name)}{PARTITION_KEY_SEPARATOR}{hex_part[:n]}" for n in PARTITION_KEY_ID_CHARS]
+
+
 def chunk_id(document: str, ordinal: int, chunk_text_hash: str) -> str:
     """Same document, position and text give the same id on every run: rewrites are idempotent."""
     return sha256_hex(f"{document}:{ordinal}:{chunk_text_hash}".encode("utf-8"))[:32]

@@ -1,4 +1,5 @@
-"""The six partitioned document assets: thin shells over the stages, one document per partition."""
+"""The six partitioned document assets: thin shells over the stages, one document per partition, each
+document's story told on its partition."""
 
 
 import dagster as dg
@@ -11,8 +12,10 @@ from ingest_pipeline.embed.publish import publish_document
 from ingest_pipeline.embed.resource import EmbedderResource
 from ingest_pipeline.embed.stage import embed_pending
 from ingest_pipeline.intake.resource import DocumentStorageResource
-from ingest_pipeline.orchestration.checks import USABLE_TEXT_CHECK, usable_text_result
+from ingest_pipeline.orchestration.checks import LANDED_CHECK, USABLE_TEXT_CHECK, landed_result, usable_text_result
 from ingest_pipeline.orchestration.metadata import embedding_metadata, stage_result
+from ingest_pipeline.orchestration.observations import observe_documents
+from ingest_pipeline.orchestration.partitions import document_ids
 from ingest_pipeline.orchestration.policies import (
     EMBEDDING_POOL,
     INGEST_GROUP,
@@ -21,7 +24,7 @@ from ingest_pipeline.orchestration.policies import (
     single_run_backfill,
     transient_retry,
 )
-from ingest_pipeline.orchestration.runner import DONE, PROCESSES_AT_ONCE, run_stage, run_stage_in_order
+from ingest_pipeline.orchestration.runner import DONE, PROCESSES_AT_ONCE, Outcome, run_stage, run_stage_in_order
 from ingest_pipeline.parse.parsers import AsynchronousParser
 from ingest_pipeline.parse.resource import ParserResource
 from ingest_pipeline.parse.stage import check_raw_document, parse_document, submit_document
@@ -31,6 +34,18 @@ from ingest_pipeline.validate.stage import clean_document, record_validation
 
 _common = dict(partitions_def=documents_partitions, backfill_policy=single_run_backfill,
                retry_policy=transient_retry, group_name=INGEST_GROUP)
+
+
+def _ids(context: dg.AssetExecutionContext, database: PostgresResource) -> list[str]:
+    """The run's documents, in partition order."""
+    return document_ids(database.engine, context.partition_keys)
+
+
+def _report(context: dg.AssetExecutionContext, database: PostgresResource, outcomes: list[Outcome],
+            check_results: list[dg.AssetCheckResult] | None = None) -> dg.MaterializeResult:
+    # Outcomes come in the order of the run's documents, which is the order of its partition keys.
+    observe_documents(context, database.engine, context.partition_keys, outcomes)
+    return stage_result(context, outcomes, check_results)
 
 
 def _documents_at_once(parser: ParserResource) -> int:
@@ -45,7 +60,7 @@ def raw_document(context: dg.AssetExecutionContext, database: PostgresResource,
                  storage: DocumentStorageResource) -> dg.MaterializeResult:
     def check(engine, doc):
         return check_raw_document(engine, doc, storage.store)
-    return stage_result(context, run_stage(database.engine, Stage.RAW_DOCUMENT, context.partition_keys, check))
+    return _report(context, database, run_stage(database.engine, Stage.RAW_DOCUMENT, _ids(context, database), check))
 
 
 @dg.asset(**_common, deps=[raw_document], kinds={"llamaindex"}, pool=PARSE_POOL,
@@ -55,8 +70,8 @@ def parse_job(context: dg.AssetExecutionContext, database: PostgresResource,
               storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
     def submit(engine, doc):
         return submit_document(engine, doc, storage.store, parser)
-    return stage_result(context, run_stage(database.engine, Stage.PARSE_JOB, context.partition_keys, submit,
-                                           at_once=_documents_at_once(parser)))
+    return _report(context, database, run_stage(database.engine, Stage.PARSE_JOB, _ids(context, database), submit,
+                                                at_once=_documents_at_once(parser)))
 
 
 @dg.asset(**_common, deps=[parse_job], kinds={"postgres"},
@@ -65,17 +80,17 @@ def parsed_text(context: dg.AssetExecutionContext, database: PostgresResource,
                 storage: DocumentStorageResource, parser: ParserResource) -> dg.MaterializeResult:
     def parse(engine, doc):
         return parse_document(engine, doc, storage.store, parser)
-    return stage_result(context, run_stage(database.engine, Stage.PARSED_TEXT, context.partition_keys, parse,
-                                           at_once=_documents_at_once(parser), processes=True))
+    return _report(context, database, run_stage(database.engine, Stage.PARSED_TEXT, _ids(context, database), parse,
+                                                at_once=_documents_at_once(parser), processes=True))
 
 
 @dg.asset(**_common, deps=[parsed_text], kinds={"postgres"}, check_specs=[USABLE_TEXT_CHECK],
           description="Normalised text that passed the blocking checks; duplicates are set aside.")
 def validated_content(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
     # Cleaned side by side, decided in partition order: of two with the same text, the first is the original.
-    outcomes = run_stage_in_order(database.engine, Stage.VALIDATED_CONTENT, context.partition_keys,
+    outcomes = run_stage_in_order(database.engine, Stage.VALIDATED_CONTENT, _ids(context, database),
                                   clean_document, record_validation, at_once=PROCESSES_AT_ONCE, processes=True)
-    return stage_result(context, outcomes, [usable_text_result(database.engine, outcomes)])
+    return _report(context, database, outcomes, [usable_text_result(database.engine, outcomes)])
 
 
 @dg.asset(**_common, deps=[validated_content], kinds={"postgres"},
@@ -84,27 +99,28 @@ def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
            chunker: ChunkerResource) -> dg.MaterializeResult:
     def cut(engine, doc):
         return chunk_document(engine, doc, chunker.options)
-    return stage_result(context, run_stage(database.engine, Stage.CHUNKS, context.partition_keys, cut,
-                                           at_once=PROCESSES_AT_ONCE, processes=True))
+    return _report(context, database, run_stage(database.engine, Stage.CHUNKS, _ids(context, database), cut,
+                                                at_once=PROCESSES_AT_ONCE, processes=True))
 
 
-@dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL,
+@dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL, check_specs=[LANDED_CHECK],
           description="Vectors for every chunk, embedded once per distinct text, published to search with the chunks.")
 def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
                embedder: EmbedderResource, storage: DocumentStorageResource) -> dg.MaterializeResult:
+    ids = _ids(context, database)
     try:
-        embedding_pass = embed_pending(database.engine, context.partition_keys, embedder)
+        embedding_pass = embed_pending(database.engine, ids, embedder)
     except ProviderConfigurationError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
     def publish(engine, doc):
         return publish_document(engine, doc, embedding_pass)
-    outcomes = run_stage(database.engine, Stage.EMBEDDINGS, context.partition_keys, publish)
+    outcomes = run_stage(database.engine, Stage.EMBEDDINGS, ids, publish)
     # Published: the bytes of the versions these documents moved past are no longer needed.
     superseded.collect(database.engine, storage.store, [o.document_id for o in outcomes if o.state == DONE])
     for outcome in outcomes:
         if "embedded_tokens" in outcome.facts:
             outcome.facts["cost_usd"] = round(embedder.estimated_cost_usd(outcome.facts["embedded_tokens"]), 6)
-    result = stage_result(context, outcomes)
+    result = _report(context, database, outcomes, [landed_result(database.engine, ids)])
     result.metadata.update(embedding_metadata(embedder, embedding_pass))
     return result
 

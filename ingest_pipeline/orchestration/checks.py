@@ -1,13 +1,20 @@
-"""The blocking check on validated_content: unusable or duplicate text must not be chunked or embedded."""
+"""The run's checks: usable text before chunking (blocking), and every document of the run landed after embedding."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import dagster as dg
 from sqlalchemy import Engine
 
-from ingest_pipeline.domain.statuses import Stage, is_ready_for
+from ingest_pipeline.domain.statuses import DocumentStatus, Stage, is_ready_for
+from ingest_pipeline.orchestration.observations import redrive_hint
 from ingest_pipeline.orchestration.runner import FAILED, Outcome
 from ingest_pipeline.store import documents
+from ingest_pipeline.store.documents import Document
+
+# Rows of a check's table of documents; the description and the run's log name the first ones too.
+TABLE_ROWS = 50
 
 USABLE_TEXT_CHECK = dg.AssetCheckSpec(
     "usable_text", asset="validated_content", blocking=True,
@@ -30,3 +37,51 @@ def usable_text_result(engine: Engine, outcomes: list[Outcome]) -> dg.AssetCheck
         severity=dg.AssetCheckSeverity.WARN if may_go_on else dg.AssetCheckSeverity.ERROR,
         metadata={"rejected": dg.MetadataValue.json(rejected), "may_go_on": dg.MetadataValue.int(len(may_go_on))},
     )
+
+
+LANDED_CHECK = dg.AssetCheckSpec(
+    "documents_landed", asset="embeddings",
+    description="Every document of this run landed: embedded and searchable, or set aside as a duplicate of one "
+                "that is. WARN names the others: for a failed document its stage, reason and how to re-drive it.",
+)
+# Where a document has landed for good; any other status means it failed or still waits for something.
+_LANDED = (DocumentStatus.EMBEDDED, DocumentStatus.DUPLICATE)
+NOT_LANDED_COLUMNS = dg.TableSchema(columns=[
+    dg.TableColumn("partition", "string", description="The document's partition key."),
+    dg.TableColumn("path", "string", description="Where the document came from."),
+    dg.TableColumn("status", "string"),
+    dg.TableColumn("failed_stage", "string", description="The stage it failed at (empty while it waits)."),
+    dg.TableColumn("reason", "string", description="Why it failed, or what it waits for."),
+])
+
+
+def landed_result(engine: Engine, ids: Sequence[str]) -> dg.AssetCheckResult:
+    """Passes when every document of the run landed; otherwise WARN, naming each document that did not."""
+    with engine.connect() as conn:
+        docs = documents.get_many(conn, ids)
+    missing = [doc for doc in docs if doc.status not in _LANDED]
+    failed = [doc for doc in missing if doc.status is DocumentStatus.FAILED]
+    metadata = {"documents": dg.MetadataValue.int(len(docs)), "landed": dg.MetadataValue.int(len(docs) - len(missing)),
+                "failed": dg.MetadataValue.int(len(failed)),
+                "not_landed": dg.MetadataValue.table([_row(doc) for doc in missing[:TABLE_ROWS]], NOT_LANDED_COLUMNS)}
+    if failed:
+        metadata["re_drive"] = dg.MetadataValue.md(
+            "Re-drive a failed document from the stage it failed at: " + redrive_hint(failed[0])
+            + (f"; all {len(failed)} at once: `ingest-pipeline retry --failed`" if len(failed) > 1 else ""))
+    named = "; ".join(f"{doc.partition_key} ({doc.failed_stage}: {doc.reason})" for doc in failed[:5])
+    return dg.AssetCheckResult(
+        check_name=LANDED_CHECK.name, passed=not missing, severity=dg.AssetCheckSeverity.WARN, metadata=metadata,
+        description=(f"{len(failed)} failed: {named}" if failed else
+                     f"{len(missing)} still waiting" if missing else f"all {len(docs)} landed"),
+    )
+
+
+def _row(doc: Document) -> dg.TableRecord:
+    return dg.TableRecord({"partition": doc.partition_key, "path": doc.source, "status": str(doc.status),
+                           "failed_stage": doc.failed_stage or "", "reason": doc.reason or _why_waiting(doc)})
+
+
+def _why_waiting(doc: Document) -> str:
+    if doc.paused_for:
+        return f"paused until {doc.paused_for} answers again"
+    return f"waiting for parse job {doc.parse_job_id}" if doc.parse_job_id else f"waiting at {doc.status}"

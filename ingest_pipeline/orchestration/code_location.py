@@ -5,6 +5,7 @@ import dagster as dg
 from ingest_pipeline.logs.format import RUN_LOGGER
 from ingest_pipeline.orchestration.assets import document_assets
 from ingest_pipeline.orchestration.corpus_report import corpus_report
+from ingest_pipeline.orchestration.failed_documents import failed_documents
 from ingest_pipeline.orchestration.loggers import json_lines_logger
 from ingest_pipeline.orchestration.policies import INGEST_GROUP
 from ingest_pipeline.orchestration.sensors import (
@@ -25,7 +26,7 @@ ingest_job = dg.define_asset_job(
 
 def build_definitions(resources: dict, sensor_interval: int = SENSOR_INTERVAL_SECONDS) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*document_assets, corpus_report],
+        assets=[*document_assets, corpus_report, failed_documents],
         jobs=[ingest_job],
         sensors=[uploads_sensor_for(ingest_job, sensor_interval), inbox_sensor_for(sensor_interval),
                  parse_completion_sensor_for(ingest_job, sensor_interval)],

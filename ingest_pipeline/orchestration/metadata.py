@@ -8,11 +8,13 @@ import dagster as dg
 
 from ingest_pipeline.domain.errors import TransientFailure
 from ingest_pipeline.logs.format import OUTCOME_LOGGER, structured_logger
+from ingest_pipeline.orchestration.observations import seconds
 from ingest_pipeline.orchestration.runner import DONE, FAILED, RETRY, UP_TO_DATE, Outcome
 from ingest_pipeline.store import documents
 
 # Rows of the `unfinished` table; the run's log has a line for every document that failed.
 _TABLE_ROWS = 25
+_NOTE_CHARS = 300
 _WENT_THROUGH = (DONE, UP_TO_DATE)
 _outcome_log = structured_logger(OUTCOME_LOGGER)
 _SUMMED = ("pages", "characters", "chunks", "tokens", "bytes", "embedded_texts", "embedded_tokens")
@@ -74,41 +76,42 @@ def outcome_metadata(outcomes: list[Outcome]) -> dict:
         total = sum(o.facts.get(name, 0) for o in outcomes)
         if any(name in o.facts for o in outcomes):
             metadata[name] = dg.MetadataValue.int(int(total))
-    metadata["duration_seconds"] = dg.MetadataValue.float(round(sum(o.seconds for o in outcomes), 3))
+    metadata["duration_seconds"] = seconds(sum(o.seconds for o in outcomes))
     # Dagster copies this metadata into the materialization of every partition of the run: a row per
-    # document would be stored hundreds of times over. Only the documents that did not go through get one.
+    # document would be stored hundreds of times over. Only the documents that did not go through get one
+    # (each document's own story is an observation on its partition: orchestration/observations.py).
     unfinished = [o for o in outcomes if o.state not in _WENT_THROUGH]
     if unfinished:
-        metadata["unfinished"] = dg.MetadataValue.md(_table(unfinished))
+        metadata["unfinished"] = dg.MetadataValue.table([_row(o) for o in unfinished[:_TABLE_ROWS]], UNFINISHED_COLUMNS)
     if len(outcomes) == 1 and outcomes[0].facts.get("preview"):
         metadata["preview"] = dg.MetadataValue.md(outcomes[0].facts["preview"])
     return metadata
 
 
-def _table(outcomes: list[Outcome]) -> str:
-    lines = ["| document | source | outcome | facts | note |", "|---|---|---|---|---|"]
-    for o in outcomes[:_TABLE_ROWS]:
-        facts = ", ".join(f"{k}={v}" for k, v in o.facts.items() if k != "preview")
-        lines.append(f"| {o.document_id} | {_cell(o.source)} | {o.state} | {facts} | {_cell(o.note)} |")
-    if len(outcomes) > _TABLE_ROWS:
-        lines.append(f"| … | {len(outcomes) - _TABLE_ROWS} more | | | |")
-    return "\n".join(lines)
+UNFINISHED_COLUMNS = dg.TableSchema(columns=[
+    dg.TableColumn("document", "string", description="Document id."),
+    dg.TableColumn("path", "string", description="Where the document came from."),
+    dg.TableColumn("outcome", "string", description="failed, skipped, waiting or will retry."),
+    dg.TableColumn("seconds", "float", description="Time this stage spent on it."),
+    dg.TableColumn("note", "string", description="Why."),
+])
 
 
-def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")[:200]
+def _row(outcome: Outcome) -> dg.TableRecord:
+    return dg.TableRecord({"document": outcome.document_id, "path": outcome.source, "outcome": outcome.state,
+                           "seconds": seconds(outcome.seconds).value, "note": outcome.note[:_NOTE_CHARS]})
 
 
 def embedding_metadata(embedder, embedding_pass) -> dict:
     """Usage and cost of one embedding pass: what a user pays for, per materialization."""
     space, usage = embedder.space, embedding_pass.usage
     return {
-        "embedding_set": f"{space.embedder}/{space.model}/{space.dimensions}",
+        "embedding_set": dg.MetadataValue.text(f"{space.embedder}/{space.model}/{space.dimensions}"),
         "embedding_requests": dg.MetadataValue.int(usage.requests),
         "input_tokens": dg.MetadataValue.int(usage.input_tokens),
         "retries": dg.MetadataValue.int(usage.retries),
-        "rate_budget_wait_seconds": dg.MetadataValue.float(round(usage.budget_wait_seconds, 3)),
+        "rate_budget_wait_seconds": seconds(usage.budget_wait_seconds),
         "texts_embedded": dg.MetadataValue.int(embedding_pass.texts_embedded),
         "cache_hits": dg.MetadataValue.int(embedding_pass.cache_hits),
-        "estimated_cost_usd": dg.MetadataValue.float(round(embedder.estimated_cost_usd(usage.input_tokens), 6)),
+        "estimated_cost_usd": dg.MetadataValue.float(embedder.estimated_cost_usd(usage.input_tokens)),
     }

@@ -1,8 +1,13 @@
-"""Which documents a run covers: ranges of partition keys, and the tags that name them (no Dagster import)."""
+"""Which documents a run covers: the one mapping between documents and partition keys, ranges of keys,
+and the tags that name them (no Dagster import)."""
 
 from __future__ import annotations
 
 from typing import Sequence
+
+from sqlalchemy import Engine
+
+from ingest_pipeline.store import documents
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -25,3 +30,21 @@ def partition_ranges(ordered_keys: Sequence[str], targets: Sequence[str], max_ga
         else:
             ranges.append([index, index])
     return [(ordered_keys[start], ordered_keys[end]) for start, end in ranges]
+
+
+def document_ids(engine: Engine, keys: Sequence[str]) -> list[str]:
+    """The document of each partition key, in the order given. A key no document holds (its document was
+    deleted) stays as it is: the stages then report it as no such document."""
+    with engine.connect() as conn:
+        found = documents.by_partition_keys(conn, keys)
+    return [found.get(key, key) for key in keys]
+
+
+def partition_keys(engine: Engine, ids: Sequence[str]) -> list[str]:
+    """The partition key of each document, in the order given; unknown documents are refused by name."""
+    with engine.connect() as conn:
+        found = documents.partition_keys(conn, ids)
+    missing = [document_id for document_id in ids if document_id not in found]
+    if missing:
+        raise LookupError(f"no such document(s), so no partition: {', '.join(missing[:5])}")
+    return [found[document_id] for document_id in ids]

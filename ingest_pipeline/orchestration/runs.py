@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 import dagster as dg
 
 from ingest_pipeline.logs.format import OUTCOME_LOGGER, PACKAGE_LOGGER
-from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_ranges
+from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_keys, partition_ranges
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
 
 # For the modules above orchestration (the API, the service) that hold an instance without importing Dagster.
@@ -110,6 +110,7 @@ def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: di
     """Add the documents' partitions and run the ingest job over them in as few runs as ranges allow
     (on `prepared`, from `prepare_ingest`, when the caller made it already)."""
     job, instance = prepared or prepare_ingest(dagster_home, resources)
-    add_partitions(instance, document_ids)
+    keys = partition_keys(resources["database"].engine, document_ids)
+    add_partitions(instance, keys)
     ordered = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
-    return [run_job(job, instance, start, end) for start, end in partition_ranges(ordered, document_ids)]
+    return [run_job(job, instance, start, end) for start, end in partition_ranges(ordered, keys)]

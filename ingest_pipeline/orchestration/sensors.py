@@ -2,15 +2,17 @@
 
 import hashlib
 import time
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import dagster as dg
+from sqlalchemy import Engine
 
 from ingest_pipeline.circuits.breaker import open_circuits
 from ingest_pipeline.domain.statuses import STAGES, DocumentStatus, Stage
 from ingest_pipeline.intake.resource import InboxResource
 from ingest_pipeline.logs.format import run_logger_config
-from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_ranges
+from ingest_pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_keys, partition_ranges
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, documents_partitions
 from ingest_pipeline.orchestration.sensor_log import log_registered, log_run_requests
 from ingest_pipeline.parse.parsers import AsynchronousParser
@@ -55,12 +57,12 @@ def uploads_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
             with database.engine.connect() as conn:
                 docs = documents.get_many(conn, [doc_id for doc_id, _, _ in queued])
             submit_only = {doc.id for doc in docs if doc.status is DocumentStatus.REGISTERED}
-        return ingest_request(context.instance, queued, submit_only)
+        return ingest_request(context.instance, database.engine, queued, submit_only)
 
     return uploads_sensor
 
 
-def ingest_request(instance: dg.DagsterInstance, queued: list[tuple[str, int, str]],
+def ingest_request(instance: dg.DagsterInstance, engine: Engine, queued: list[tuple[str, int, str]],
                    submit_only: set[str] = frozenset()) -> dg.SensorResult:
     """Add the documents' partitions and request one run per partition range, in the same tick.
 
@@ -68,33 +70,42 @@ def ingest_request(instance: dg.DagsterInstance, queued: list[tuple[str, int, st
     The run key holds each document's sha256 and intake number, so a new version or a re-drive
     gets a new run and nothing is requested twice."""
     ids = [doc_id for doc_id, _, _ in queued]
-    ordered, add_partitions = _partitions_for(instance, ids)
+    partitions = _partitions_for(instance, engine, ids)
     digest = _digest(f"{d}:{sha}:{seq}" for d, seq, sha in queued)
     submit = [doc_id for doc_id in ids if doc_id in submit_only]
     rest = [doc_id for doc_id in ids if doc_id not in submit_only]
     return dg.SensorResult(
-        run_requests=(range_requests(ordered, submit, f"submit-{digest}", SUBMIT_SELECTION)
-                      + range_requests(ordered, rest, digest, None)),
-        dynamic_partitions_requests=add_partitions,
+        run_requests=(range_requests(partitions, submit, f"submit-{digest}", SUBMIT_SELECTION)
+                      + range_requests(partitions, rest, digest, None)),
+        dynamic_partitions_requests=partitions.add,
         cursor=str(max(seq for _, seq, _ in queued)),
     )
 
 
-def _partitions_for(instance: dg.DagsterInstance, ids: list[str]) -> tuple[list[str], list]:
-    """The partition order once `ids` are added, and the request adding those not yet known."""
+@dataclass(frozen=True)
+class _Partitions:
+    ordered: list[str]  # every partition key, in partition order, once the new ones are added
+    key_of: dict[str, str]  # document id -> its partition key
+    add: list  # the request adding the keys not yet known
+
+
+def _partitions_for(instance: dg.DagsterInstance, engine: Engine, ids: list[str]) -> _Partitions:
+    """The documents' partition keys, the partition order once they are added, and the request adding them."""
+    key_of = dict(zip(ids, partition_keys(engine, ids)))
     known = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
-    new = [doc_id for doc_id in dict.fromkeys(ids) if doc_id not in set(known)]
-    return list(known) + new, [documents_partitions.build_add_request(new)] if new else []
+    new = [key for key in dict.fromkeys(key_of.values()) if key not in set(known)]
+    return _Partitions(list(known) + new, key_of, [documents_partitions.build_add_request(new)] if new else [])
 
 
-def range_requests(ordered: list[str], ids: list[str], key: str, selection: list[dg.AssetKey] | None,
+def range_requests(partitions: _Partitions, ids: list[str], key: str, selection: list[dg.AssetKey] | None,
                    parse_jobs: Mapping[str, str] | None = None) -> list[dg.RunRequest]:
     """One run per partition range covering `ids`; the run key ends with `key`. Each document gets a log line."""
     # Dagster starts only the loggers a run's config names: this one writes the JSON log lines.
+    targets = [partitions.key_of[doc_id] for doc_id in ids]
     requests = [dg.RunRequest(run_key=f"{start}..{end}:{key}", asset_selection=selection,
                               tags={RANGE_START_TAG: start, RANGE_END_TAG: end}, run_config=run_logger_config())
-                for start, end in partition_ranges(ordered, ids)]
-    log_run_requests(ordered, ids, requests, parse_jobs)
+                for start, end in partition_ranges(partitions.ordered, targets)]
+    log_run_requests(partitions.ordered, {doc_id: partitions.key_of[doc_id] for doc_id in ids}, requests, parse_jobs)
     return requests
 
 
@@ -128,15 +139,15 @@ def parse_completion_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
         report = track(database.engine, parser)
         for note in report.notes:
             context.log.warning(note)
-        ordered, add_partitions = _partitions_for(context.instance, [d for d, _ in report.fetch + report.resubmit])
+        partitions = _partitions_for(context.instance, database.engine, [d for d, _ in report.fetch + report.resubmit])
         requests = []
         # Each job is claimed by one pass only (until its run is overdue), so job ids make unique run keys.
         for name, waiting, selection in (("parsed", report.fetch, FETCH_SELECTION),
                                          ("resubmit", report.resubmit, RESUBMIT_SELECTION)):
             if waiting:
                 key = f"{name}-" + _digest(sorted({job for _, job in waiting}) + [str(time.time())])
-                requests += range_requests(ordered, [doc for doc, _ in waiting], key, selection, dict(waiting))
-        return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=add_partitions,
+                requests += range_requests(partitions, [doc for doc, _ in waiting], key, selection, dict(waiting))
+        return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions.add,
                                skip_reason=None if requests else report.summary())
 
     return parse_completion_sensor

@@ -16,13 +16,19 @@ if TYPE_CHECKING:
 def delete_document(app: Application, document_id: str, instance: "DagsterInstance | None" = None) -> bool:
     """Remove a document, its pages, chunks and vectors, its stored file and its partition.
 
-    Rows go in one transaction (pages, staged and live chunks and their vectors follow by FK
-    cascade). The file stays while another document holds the same bytes. The partition is
-    removed even when the row was already gone, so a delete interrupted half-way can be repeated;
-    returns whether a document was deleted.
+    The partition goes first, then the rows in one transaction (pages, staged and live chunks and
+    their vectors follow by FK cascade). The file stays while another document holds the same bytes.
+    A delete interrupted half-way can be repeated; returns whether a document was deleted.
     """
     # Bytes of its earlier versions first: the cascade below would forget them.
     superseded.collect(app.engine, app.store, [document_id])
+    if instance is not None:
+        # Before the row, which holds the key. A row already gone leaves the id: the key of every document
+        # registered before keys were stored, when a delete removed the row first (so a repeat still works).
+        with app.engine.connect() as conn:
+            key = documents.partition_keys(conn, [document_id]).get(document_id, document_id)
+        # Deleting an unknown partition is a no-op in Dagster, which makes this step repeatable.
+        instance.delete_dynamic_partition(DOCUMENTS_PARTITION, key)
     with app.engine.begin() as conn:
         documents.release_duplicates(conn, document_id)
         sha256 = documents.delete(conn, document_id)
@@ -31,9 +37,6 @@ def delete_document(app: Application, document_id: str, instance: "DagsterInstan
         # A concurrent upload of the same bytes may re-store them between this check and the
         # removal; its raw_document stage then fails with a reason and a new upload mends it.
         app.store.remove(sha256)
-    if instance is not None:
-        # Deleting an unknown partition is a no-op in Dagster, which makes this step repeatable.
-        instance.delete_dynamic_partition(DOCUMENTS_PARTITION, document_id)
     return sha256 is not None
 
 

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, text
 
+from ingest_pipeline.domain.ids import partition_key_candidates
 from ingest_pipeline.domain.metadata import InvalidMetadata, read_metadata
 from ingest_pipeline.domain.statuses import SETTLED, DocumentStatus, Stage
 
@@ -42,6 +43,8 @@ class Document:
     parse_job_id: str | None
     page_errors: dict
     paused_for: str | None
+    # The document's Dagster partition: set at registration, never changed (see domain/ids.py).
+    partition_key: str
     # Why a stored value of this row cannot be used (metadata written before its bounds, say): the
     # document fails alone with this reason, instead of every read that meets the row.
     load_error: str | None = None
@@ -88,17 +91,43 @@ def list_all(conn: Connection, statuses: Iterable[DocumentStatus] = ()) -> list[
 
 
 def insert(conn: Connection, **values: Any) -> Document | None:
-    """Insert a document unless its id exists (a concurrent registration won); the new row, or None."""
-    names = ", ".join(values)
+    """Insert a document unless its id exists (a concurrent registration won); the new row, or None.
+
+    Its partition key is the shortest candidate no other document holds (see partition_key_candidates)."""
+    names = ", ".join([*values, "partition_key"])
     placeholders = ", ".join(f":{name}" for name in values)
+    candidates = partition_key_candidates(values["file_name"], values["id"])
     _hold_intake_lock(conn)
     # No conflict target: every unique index arbitrates. Naming only `id`, two registrations of one
     # external id that pass Postgres's pre-check together make the second fail on the external_id index.
-    row = conn.execute(
-        text(f"INSERT INTO documents ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"),
-        values,
-    ).first()
-    return _document(row) if row else None
+    sql = text(f"INSERT INTO documents ({names}) VALUES ({placeholders}, ({_FREE_KEY})) "
+               f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}")
+    for _ in candidates:
+        row = conn.execute(sql, {**values, "candidates": candidates}).first()
+        if row is not None:
+            return _document(row)
+        if get(conn, values["id"]) is not None:
+            return None
+        # A concurrent registration took the same short key: the next statement sees it, and takes a longer one.
+    raise RuntimeError(f"document {values['id']}: no free partition key among {candidates}")
+
+
+# The first candidate key no document holds yet.
+_FREE_KEY = ("SELECT k FROM unnest(CAST(:candidates AS text[])) WITH ORDINALITY AS c(k, n) "
+             "WHERE NOT EXISTS (SELECT 1 FROM documents WHERE partition_key = c.k) ORDER BY n LIMIT 1")
+
+
+def by_partition_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    """The id of the document each of these partition keys names; keys no document holds are left out."""
+    rows = conn.execute(text("SELECT partition_key, id FROM documents WHERE partition_key = ANY(:keys)"),
+                        {"keys": list(keys)})
+    return {key: document_id for key, document_id in rows}
+
+
+def partition_keys(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The partition key of each of these documents; unknown ids are left out."""
+    rows = conn.execute(text("SELECT id, partition_key FROM documents WHERE id = ANY(:ids)"), {"ids": list(ids)})
+    return {document_id: key for document_id, key in rows}
 
 
 def update(conn: Connection, document_id: str, **values: Any) -> None:

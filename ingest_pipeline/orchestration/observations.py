@@ -1,0 +1,99 @@
+"""Each document's story on its own partition: one AssetObservation per document and stage, stored in one batch."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import dagster as dg
+from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
+from sqlalchemy import Engine
+
+from ingest_pipeline.domain.statuses import DocumentStatus
+from ingest_pipeline.orchestration.runner import UP_TO_DATE, Outcome
+from ingest_pipeline.store import documents
+from ingest_pipeline.store.documents import Document
+
+# Facts the observation shows under names of its own (or not at all: a preview goes as Markdown).
+_SHOWN_APART = {"preview", "chunks", "tokens", "pages", "cost_usd", "duplicate_of"}
+SIGNIFICANT_DIGITS = 4
+
+
+def redrive_hint(doc: Document) -> str:
+    """How to send a failed document back through the pipeline, from its failed stage."""
+    return (f"`ingest-pipeline retry {doc.id}` (or `ingest-pipeline retry --failed`, or "
+            f"`POST /documents/{doc.id}/retry`): it starts again at {doc.failed_stage or 'the top'}")
+
+
+def seconds(value: float) -> dg.MetadataValue:
+    """A duration as a float of seconds, to a few significant digits (never rounded down to 0)."""
+    return dg.MetadataValue.float(float(f"{value:.{SIGNIFICANT_DIGITS}g}"))
+
+
+def document_story(doc: Document | None, outcome: Outcome) -> dict:
+    """What one stage did to one document, and where the document stands now, as typed metadata."""
+    story: dict = {"outcome": dg.MetadataValue.text(outcome.state), "duration_seconds": seconds(outcome.seconds)}
+    if outcome.note:
+        story["note"] = dg.MetadataValue.text(outcome.note)
+    if doc is None:
+        return story
+    story.update({
+        "path": dg.MetadataValue.path(doc.source), "file_name": dg.MetadataValue.text(doc.file_name),
+        "document_id": dg.MetadataValue.text(doc.id), "version": dg.MetadataValue.int(doc.version),
+        "status": dg.MetadataValue.text(str(doc.status)), "size_bytes": dg.MetadataValue.int(doc.size_bytes),
+        "pages": dg.MetadataValue.int(doc.pages or 0), "chunks": dg.MetadataValue.int(doc.chunk_count),
+        "tokens": dg.MetadataValue.int(doc.token_count),
+    })
+    if doc.status is DocumentStatus.FAILED:
+        story.update({"failed_stage": dg.MetadataValue.text(doc.failed_stage or ""),
+                      "reason": dg.MetadataValue.text(doc.reason or ""),
+                      "re_drive": dg.MetadataValue.md(redrive_hint(doc))})
+    if doc.duplicate_of:
+        story["duplicate_of"] = dg.MetadataValue.text(doc.duplicate_of)
+    return {**story, **_stage_facts(outcome.facts)}
+
+
+def _stage_facts(facts: dict) -> dict:
+    shown = {}
+    for name, value in facts.items():
+        if name in _SHOWN_APART or isinstance(value, bool) or value in ("", None):
+            continue
+        if isinstance(value, int):
+            shown[name] = dg.MetadataValue.int(value)
+        elif isinstance(value, float):
+            shown[name] = dg.MetadataValue.float(value)
+        else:
+            shown[name] = dg.MetadataValue.text(str(value))
+    if "cost_usd" in facts:
+        shown["cost_usd"] = dg.MetadataValue.float(float(facts["cost_usd"]))
+    if facts.get("preview"):
+        shown["preview"] = dg.MetadataValue.md(facts["preview"])
+    return shown
+
+
+def observe_documents(context: dg.AssetExecutionContext, engine: Engine, keys: Sequence[str],
+                      outcomes: Sequence[Outcome]) -> int:
+    """Record an observation on each document's partition, but for documents the stage found up to date
+    (a run over a range covers many of those; their story was told when they last changed). Returns how many."""
+    told = [(key, outcome) for key, outcome in zip(keys, outcomes, strict=True) if outcome.state != UP_TO_DATE]
+    if not told:
+        return 0
+    with engine.connect() as conn:
+        docs = {doc.id: doc for doc in documents.get_many(conn, [o.document_id for _, o in told])}
+    observations = [
+        dg.AssetObservation(asset_key=context.asset_key, partition=key,
+                            description=f"{context.asset_key.to_user_string()}: {outcome.state}",
+                            metadata=document_story(docs.get(outcome.document_id), outcome))
+        for key, outcome in told]
+    _store_in_one_batch(context, observations)
+    return len(observations)
+
+
+def _store_in_one_batch(context: dg.AssetExecutionContext, observations: list[dg.AssetObservation]) -> None:
+    """Log the observations as Dagster logs a multi-partition materialization: marked as one batch, which
+    an instance with DAGSTER_EVENT_BATCH_SIZE set (ours: orchestration/instance_storage.py) stores in one
+    insert. `context.log_event` would store each alone, a round trip apiece (hundreds per stage)."""
+    step = context.get_step_execution_context()
+    batch_id, last = generate_event_batch_id(), len(observations) - 1
+    for index, observation in enumerate(observations):
+        # Creating the event logs it, to the instance's event log, with its place in the batch.
+        DagsterEvent.asset_observation(step, observation, DagsterEventBatchMetadata(batch_id, index == last))
