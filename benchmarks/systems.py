@@ -79,21 +79,23 @@ def measure_process(argv: list[str], env: dict[str, str], exit_codes: tuple[int,
     return stdout, seconds, usage.ru_maxrss / 1024
 
 
-def ours_environment(target: Target) -> dict[str, str]:
+def ours_environment(target: Target, embedder: str = OPENAI) -> dict[str, str]:
     """What a user's shell gives `ingest-pipeline ingest`: our defaults (no INGEST_OPENAI_RPM/TPM, so the rate
-    budget learns the account's limits from the API), none of the caller's INGEST_*/DAGSTER_* settings."""
+    budget learns the account's limits from the API), none of the caller's INGEST_*/DAGSTER_* settings.
+    `embedder`: OpenAI through the simulator, or another of ours (then nothing names the simulator)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INGEST_", "DAGSTER_"))}
     env.update({
-        "INGEST_HOME": str(target.home), "INGEST_DATABASE_URL": target.database_url,
-        "INGEST_EMBEDDER": OPENAI, "OPENAI_BASE_URL": target.openai_url, "OPENAI_API_KEY": "sk-benchmark",
+        "INGEST_HOME": str(target.home), "INGEST_DATABASE_URL": target.database_url, "INGEST_EMBEDDER": embedder,
         "INGEST_CHUNK_TOKENS": str(CHUNK_TOKENS), "INGEST_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
     })
+    if embedder == OPENAI:
+        env.update({"OPENAI_BASE_URL": target.openai_url, "OPENAI_API_KEY": "sk-benchmark"})
     return env
 
 
-def run_ours(corpus: Path, target: Target) -> Measurement:
+def run_ours(corpus: Path, target: Target, embedder: str = OPENAI) -> Measurement:
     """`ingest-pipeline ingest CORPUS --json`, exactly as a user runs it, on the target database."""
-    env = ours_environment(target)
+    env = ours_environment(target, embedder)
     started = time.time()
     stdout, seconds, rss = measure_process(  # ours exits 1 when a document failed, which is reported
         [sys.executable, "-m", "ingest_pipeline.cli.main", "ingest", str(corpus), "--json"], env, (0, 1))
