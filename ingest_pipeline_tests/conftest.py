@@ -1,5 +1,5 @@
 """Shared fixtures: one real embedded Postgres for the session, emptied before each test that uses it;
-and the rule that leaves the browser tests out unless they are asked for."""
+and the rule that leaves the browser and scale tests out unless they are asked for."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from ingest_pipeline.store.engine import get_engine
 _PIPELINE_SCHEMA = "public"
 _MIGRATIONS_BOOKKEEPING = ("schema_migrations",)
 _DAGSTER_BOOKKEEPING = ("alembic_version", "secondary_indexes", "instance_info")
-_BROWSER = "browser"
-_BROWSER_LEFT_OUT = pytest.StashKey[int]()
+# Markers whose tests run only when `-m` asks for them (.ci/run runs each on its own).
+_RUN_ON_THEIR_OWN = ("browser", "scale")
+_LEFT_OUT = pytest.StashKey[dict]()
 
 
 @pytest.fixture(scope="session")
@@ -90,23 +91,27 @@ def add_partitions(instance: dg.DagsterInstance, keys: list[str]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the tests marked `browser` unless `-m` names the marker: they need Chromium, which a
-    fresh machine lacks. They are deselected, never skipped, and the run says why (below)."""
-    if re.search(rf"\b{_BROWSER}\b", config.option.markexpr or ""):
-        return
-    left_out = [item for item in items if item.get_closest_marker(_BROWSER)]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not item.get_closest_marker(_BROWSER)]
-    config.stash[_BROWSER_LEFT_OUT] = len(left_out)
+    """Leave out the tests marked `browser` (they need Chromium, which a fresh machine lacks) or `scale`
+    (minutes of daemon-launched runs) unless `-m` names the marker. They are deselected, never skipped,
+    and the run says why (below)."""
+    asked = config.option.markexpr or ""
+    left_out: dict[str, int] = {}
+    for marker in _RUN_ON_THEIR_OWN:
+        if re.search(rf"\b{marker}\b", asked):
+            continue
+        dropped = [item for item in items if item.get_closest_marker(marker)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if not item.get_closest_marker(marker)]
+            left_out[marker] = len(dropped)
+    config.stash[_LEFT_OUT] = left_out
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     """The reason is the marker's own description in pytest.ini: one text, shown here and by --markers."""
-    left_out = config.stash.get(_BROWSER_LEFT_OUT, 0)
-    if left_out:
+    for marker, count in config.stash.get(_LEFT_OUT, {}).items():
         terminalreporter.write_line(
-            f"{left_out} tests deselected by marker `{_BROWSER}`: {_marker_description(config, _BROWSER)}")
+            f"{count} tests deselected by marker `{marker}`: {_marker_description(config, marker)}")
 
 
 def _marker_description(config: pytest.Config, name: str) -> str:

@@ -149,7 +149,7 @@ def test_a_backfill_of_every_document_launched_through_graphql_completes_in_one_
     assert sorted(keys) == sorted(document_ids)
     backfill = _wait_for_backfill(server, backfill_id)
     assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, server.log_tail())
-    # Every asset has BackfillPolicy.single_run(): all documents and stages in one run.
+    # Fewer samples than DOCUMENTS_PER_RUN (multi_run backfill policy): all documents and stages in one run.
     [run] = backfill["runs"]
     assert run["status"] == "SUCCESS"
     latest = server.graphql(_LATEST_BY_PARTITION, group=_group_selector(), partitions=keys)["assetNodes"]

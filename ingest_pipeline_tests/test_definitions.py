@@ -7,7 +7,7 @@ import dagster as dg
 from ingest_pipeline.definitions import defs
 from ingest_pipeline.domain.statuses import STAGES
 from ingest_pipeline.orchestration.code_location import INGEST_JOB
-from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, INGEST_GROUP
+from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, DOCUMENTS_PER_RUN, INGEST_GROUP
 
 
 def test_definitions_validate():
@@ -24,7 +24,7 @@ def test_the_stage_assets_form_one_chain_partitioned_by_documents():
     for name in names:
         node = graph.get(dg.AssetKey(name))
         assert node.partitions_def.name == DOCUMENTS_PARTITION
-        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        assert node.backfill_policy == dg.BackfillPolicy.multi_run(DOCUMENTS_PER_RUN)
 
 
 def test_the_ingest_job_runs_in_process():

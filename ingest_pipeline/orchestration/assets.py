@@ -20,8 +20,8 @@ from ingest_pipeline.orchestration.policies import (
     EMBEDDING_POOL,
     INGEST_GROUP,
     PARSE_POOL,
+    documents_backfill,
     documents_partitions,
-    single_run_backfill,
     transient_retry,
 )
 from ingest_pipeline.orchestration.runner import DONE, PROCESSES_AT_ONCE, Outcome, run_stage, run_stage_in_order
@@ -32,7 +32,7 @@ from ingest_pipeline.store import superseded
 from ingest_pipeline.store.resource import PostgresResource
 from ingest_pipeline.validate.stage import clean_document, record_validation
 
-_common = dict(partitions_def=documents_partitions, backfill_policy=single_run_backfill,
+_common = dict(partitions_def=documents_partitions, backfill_policy=documents_backfill,
                retry_policy=transient_retry, group_name=INGEST_GROUP)
 
 
