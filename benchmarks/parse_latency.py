@@ -35,8 +35,10 @@ _JOB_ROWS = ("SELECT d.id, d.status, j.job_id, extract(epoch FROM j.finished_at)
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     with tempfile.TemporaryDirectory(prefix="parse-latency-") as folder:
-        home = Path(folder)
+        home = Path(args.keep or folder)
+        home.mkdir(parents=True, exist_ok=True)
         environment = _environment(home, embedded_database_url(home / "ingest"), args)
+        (home / "dagster").mkdir()  # an empty DAGSTER_HOME, as `dagster dev` without one makes
         servers = [_serve(home, environment, "llamaparse", args.llamaparse_port, "--job-seconds", args.job_seconds,
                           "--fault-webhook-drop", str(args.drop), "--seed", str(args.seed)),
                    _serve(home, environment, "openai", args.openai_port),
@@ -66,6 +68,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drop", type=float, default=0.25, help="share of webhooks lost")
     parser.add_argument("--seed", type=int, default=23)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--keep", help="work in this new folder and keep it (logs, database) instead of a temporary one")
     parser.add_argument("--llamaparse-port", type=int, default=18200)
     parser.add_argument("--openai-port", type=int, default=18100)
     parser.add_argument("--api-port", type=int, default=18300)
@@ -153,7 +156,8 @@ def _report(seen: dict[str, dict], jobs: dict[str, dict], stats: dict, args: arg
         job = jobs[doc["job"]]
         groups["lost" if job["webhook_dropped"] else "delivered"].append((job, doc))
     print(f"{len(seen)} of {args.documents} documents embedded; jobs of {args.job_seconds} s, "
-          f"{args.drop:.0%} of webhooks lost (seed {args.seed})")
+          f"{args.drop:.0%} of webhooks lost (seed {args.seed}); load average at the end "
+          + " ".join(f"{load:.1f}" for load in os.getloadavg()) + f" on {os.cpu_count()} cores")
     print(f"{'webhook':<10}{'n':>4}{'p50 s':>8}{'p99 s':>8}{'max s':>8}  median seconds: known / requested / "
           "fetched / embedded after completion")
     for name, pairs in groups.items():

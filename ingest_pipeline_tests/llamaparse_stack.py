@@ -29,9 +29,12 @@ class ParseStack:
 
 
 @contextmanager
-def llamaparse_stack(environment: dict[str, str], **parser_settings: str) -> Iterator[ParseStack]:
-    """The simulator, the ingest API receiving its webhooks, and an Application parsing through both."""
-    config = ParseSimulatorConfig(api_key=KEY, job_delay_seconds=0.05, webhook_backoff_seconds=(0.05, 0.05))
+def llamaparse_stack(environment: dict[str, str], job_seconds: tuple[float, float] | None = None,
+                     **parser_settings: str) -> Iterator[ParseStack]:
+    """The simulator (its jobs taking `job_seconds` when given), the ingest API receiving its webhooks, and an
+    Application parsing through both."""
+    config = ParseSimulatorConfig(api_key=KEY, job_delay_seconds=0.05, webhook_backoff_seconds=(0.05, 0.05),
+                                  job_seconds=job_seconds)
     receiver = Application(Settings.from_env({**environment, "INGEST_WEBHOOK_SECRET": SECRET}))
     with running_llamaparse_simulator(config) as simulator_url, serving_in_background(create_app(receiver), "/health", name="ingest-api") as api_url:
         settings = Settings.from_env({

@@ -17,13 +17,16 @@ from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, document
 from ingest_pipeline.orchestration.sensor_log import log_registered, log_run_requests
 from ingest_pipeline.parse.parsers import AsynchronousParser
 from ingest_pipeline.parse.resource import ParserResource
-from ingest_pipeline.parse.tracking import track
+from ingest_pipeline.parse.tracking import watch
 from ingest_pipeline.store import documents
 from ingest_pipeline.store.resource import PostgresResource
 
 # Partitions added through a SensorResult cost ~14 ms each: a few hundred per tick keeps a tick short.
 MAX_DOCUMENTS_PER_TICK = 200
 SENSOR_INTERVAL_SECONDS = 5
+# Below the daemon's own 5 s loop, so the parse-completion sensor is evaluated at every pass: Dagster counts
+# the interval from the start of the last evaluation, which here lasts most of a pass.
+COMPLETION_MIN_INTERVAL_SECONDS = 1
 
 
 def _keys(stages: Sequence[Stage]) -> list[dg.AssetKey]:
@@ -128,15 +131,18 @@ def inbox_sensor_for(interval: int = SENSOR_INTERVAL_SECONDS):
 
 
 def parse_completion_sensor_for(job, interval: int = SENSOR_INTERVAL_SECONDS):
-    @dg.sensor(name="parse_completion_sensor", job=job, minimum_interval_seconds=interval,
+    """Evaluated at every pass of Dagster's sensor daemon (one about every 5 s); each evaluation watches for
+    finished jobs for up to the parser's `watch_seconds`, but never past `interval` - 1 s, so the other
+    sensors still tick on time."""
+    @dg.sensor(name="parse_completion_sensor", job=job, minimum_interval_seconds=COMPLETION_MIN_INTERVAL_SECONDS,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Turns parse-job webhooks (and polls of silent jobs) into runs that fetch the results; "
-                           "submits stuck jobs again.")
+               description="Turns parse-job webhooks (and status checks of silent jobs) into runs that fetch the "
+                           "results, as soon as one job finishes; submits stuck jobs again.")
     def parse_completion_sensor(context: dg.SensorEvaluationContext, database: PostgresResource,
                                 parser: ParserResource) -> dg.SensorResult:
         if not isinstance(parser, AsynchronousParser):
             return dg.SensorResult(skip_reason="the configured parser works inside the run: no jobs to follow")
-        report = track(database.engine, parser)
+        report = watch(database.engine, parser, max(0.0, min(parser.watch_seconds, interval - 1.0)))
         for note in report.notes:
             context.log.warning(note)
         partitions = _partitions_for(context.instance, database.engine, [d for d, _ in report.fetch + report.resubmit])
