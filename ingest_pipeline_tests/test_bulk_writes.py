@@ -16,7 +16,7 @@ from ingest_pipeline.embed import publish
 from ingest_pipeline.embed import stage as embed
 from ingest_pipeline.embed.batching import BatchLimits
 from ingest_pipeline.embed.resource import HashingEmbedder
-from ingest_pipeline.store import chunks, documents, embeddings
+from ingest_pipeline.store import chunks, documents, embeddings, index_upkeep
 from ingest_pipeline.store import engine as engine_module
 from ingest_pipeline.store.bulk import PAGE_SIZE
 from ingest_pipeline_tests.pipeline_runs import register, write
@@ -75,7 +75,6 @@ def test_publish_many_publishes_only_documents_whose_every_text_has_a_vector(app
 
 
 def test_a_bulk_load_into_an_empty_set_ends_with_its_index_and_searchable_documents(app, tmp_path, monkeypatch):
-    monkeypatch.setattr(embed, "REBUILD_MINIMUM", 5)
     monkeypatch.setattr(publish, "PUBLISH_BATCH", 2)  # several transactions, like a large run
     rng = random.Random(5)
     ids = [register(app, write(tmp_path, f"d{i}.txt", f"document {i}")) for i in range(5)]
@@ -87,7 +86,9 @@ def test_a_bulk_load_into_an_empty_set_ends_with_its_index_and_searchable_docume
         statuses = {doc.status for doc in documents.get_many(conn, ids)}
         vectors = conn.execute(text("SELECT count(*) FROM chunk_embeddings WHERE set_id = :s"), {"s": result.set_id}).scalar()
         indexed = _hnsw_present(conn, result.set_id)
-    assert statuses == {DocumentStatus.EMBEDDED} and vectors == 15 and indexed
+        unindexed = index_upkeep.unindexed_count(app.engine, result.set_id)
+    assert statuses == {DocumentStatus.EMBEDDED} and vectors == 15 and indexed and unindexed == 0
+    assert result.upkeep.rebuilt and result.upkeep.moved == 15  # all new: one build, not 15 inserts
     assert set(result.published) == set(ids) and all(f["chunks"] == 3 for f in result.published.values())
 
 
@@ -179,6 +180,7 @@ def test_an_index_build_short_of_shared_memory_for_its_workers_builds_without_th
 
 def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(engine, monkeypatch):
     monkeypatch.setattr(engine_module, "STALE_AFTER_SECONDS", 0.0)
+    engine.dispose()  # earlier tests (index upkeep's connections) leave several idle: the victim must be the one handed out
     with engine.connect() as other:
         with engine.connect() as conn:
             victim = conn.execute(text("SELECT pg_backend_pid()")).scalar()

@@ -24,13 +24,15 @@ def test_each_embedding_set_gets_its_own_hnsw_index_and_sets_live_side_by_side(e
         again = embeddings.ensure_set(conn, "openai", "text-embedding-3-small", 1536)
         short = embeddings.ensure_set(conn, "openai", "text-embedding-3-small", 512)
         wide = embeddings.ensure_set(conn, "openai", "text-embedding-3-large", 3072)
+        wider = embeddings.ensure_set(conn, "local", "very-wide", 4096)
         indexes = conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'chunk_embeddings'")).all()
-    assert small == again and len({small, short, wide}) == 3
+    assert small == again and len({small, short, wide, wider}) == 4
     definitions = {name: definition for name, definition in indexes}
     assert "hnsw" in definitions[f"chunk_embeddings_hnsw_{small}"]
-    assert "vector(512)" in definitions[f"chunk_embeddings_hnsw_{short}"]
-    assert f"chunk_embeddings_hnsw_{wide}" not in definitions  # over pgvector 0.6's 2,000-dimension limit
+    assert "halfvec(512)" in definitions[f"chunk_embeddings_hnsw_{short}"]
+    assert "halfvec(3072)" in definitions[f"chunk_embeddings_hnsw_{wide}"]  # halfvec indexes take 4,000
+    assert f"chunk_embeddings_hnsw_{wider}" not in definitions  # over it: searched exactly
 
 
 def test_publish_swaps_all_chunks_of_a_document_at_once(app, tmp_path):

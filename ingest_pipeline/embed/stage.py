@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import Engine
 
@@ -14,18 +13,18 @@ from ingest_pipeline.embed.embedder import Embedder
 from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
 from ingest_pipeline.embed.publish import EmbeddingPass, Publisher, hashes_by_document
 from ingest_pipeline.embed.window import Window
-from ingest_pipeline.store import chunks, documents, embeddings
+from ingest_pipeline.store import chunks, documents, embeddings, index_upkeep
 from ingest_pipeline.store.chunks import StoredChunk
-
-# Below this many new vectors, inserting them into the HNSW index costs less than rebuilding it.
-REBUILD_MINIMUM = 500
 
 
 def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedder) -> EmbeddingPass:
     """Embed every text these documents still need, once per distinct text, in token-aware batches
     across documents. Vectors are cached batch by batch, so a crash loses at most the requests in
     flight, and each document is published (in bulk) as soon as all its texts have vectors, while
-    the next requests are still out; the rest are left to `publish_document`, which says why."""
+    the next requests are still out; the rest are left to `publish_document`, which says why.
+
+    Published vectors land outside the HNSW index (search scans them exactly); once every document is
+    published, the index upkeep takes them in, in batches or by a rebuild, whichever costs less."""
     space = embedder.space
     with engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, space.embedder, space.model, space.dimensions)
@@ -35,10 +34,10 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
     work = _distinct_missing(pending, have)
     result = EmbeddingPass(set_id, cache_hits=len({c.text_hash for c in pending} & have),
                            pending_documents=set(versions))
-    with _bulk_load(engine, set_id, len(pending), space.dimensions):
-        publisher = Publisher(engine, result, versions, hashes_by_document(pending), have)
-        _embed_all(engine, result, work, embedder, space.dimensions, publisher.texts_stored)
-        publisher.publish_the_rest()
+    publisher = Publisher(engine, result, versions, hashes_by_document(pending), have)
+    _embed_all(engine, result, work, embedder, space.dimensions, publisher.texts_stored)
+    publisher.publish_the_rest()
+    result.upkeep = index_upkeep.index_new_vectors(engine, set_id, space.dimensions)
     return result
 
 
@@ -86,22 +85,6 @@ def _note_failure(result: EmbeddingPass, error: BaseException) -> None:
         result.paused, result.error = error, error.reason
     elif not isinstance(error, ProviderConfigurationError):
         result.error = f"{type(error).__name__}: {error}"
-
-
-@contextmanager
-def _bulk_load(engine: Engine, set_id: int, new_vectors: int, dimensions: int) -> Iterator[None]:
-    """A large load into a small set drops the set's HNSW index first and builds it again at the
-    end, which is many times faster than inserting every vector into it."""
-    with engine.begin() as conn:
-        rebuild = new_vectors >= REBUILD_MINIMUM and embeddings.has_fewer_vectors(conn, set_id, new_vectors)
-        if rebuild:
-            embeddings.drop_index(conn, set_id)
-    try:
-        yield
-    finally:
-        if rebuild:
-            with engine.begin() as conn:
-                embeddings.ensure_index(conn, set_id, dimensions)
 
 
 def _record(engine: Engine, result: EmbeddingPass, batch: list[StoredChunk], outcome, dimensions: int) -> None:
