@@ -136,9 +136,9 @@ def _probability(text: str) -> float:
 
 def _seconds_or_range(text: str) -> tuple[float, float]:
     """`20` -> (20, 20); `5-30` -> (5, 30)."""
-    low, _, high = text.partition("-")
+    low, dash, high = text.partition("-")
     try:
-        bounds = (float(low), float(high or low))
+        bounds = (float(low), float(high if dash else low))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text} is neither seconds (20) nor a range of seconds (5-30)") from None
     if not 0 <= bounds[0] <= bounds[1]:
