@@ -9,6 +9,7 @@ only these children take.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import resource
@@ -33,6 +34,9 @@ def serve(requests: int, replies: int, parent: int) -> NoReturn:
     status = 1
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # pdfium aborts when an allocation fails under the memory limit: an expected end, which the
+        # parent reports with the limit's name, not a stack dump written over the parent's stderr.
+        faulthandler.disable()
         while (request := _next_request(requests, parent)) is not None:
             path, media_type, limits, memory_mb, cpu_seconds = request
             _confine(memory_mb, cpu_seconds)
