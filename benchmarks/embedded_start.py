@@ -7,6 +7,7 @@ existing one (start), and a home made by the old server (pgserver 0.1.4, the tes
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,8 @@ def main() -> None:
         existing.append(_seconds_to_start(home))
         old_home, _ = unpack_old_home()
         upgraded.append(_seconds_to_start(old_home))
+        for used in (home, old_home):  # each server stopped when its process exited
+            shutil.rmtree(used.parent)
     for name, figures in (("new INGEST_HOME (initdb + start)", fresh), ("existing INGEST_HOME (start)", existing),
                           ("pgserver 0.1.4 home (upgrade + start)", upgraded)):
         print(f"{name:40} median {statistics.median(figures):.2f} s  (runs: {', '.join(f'{s:.2f}' for s in figures)})")
