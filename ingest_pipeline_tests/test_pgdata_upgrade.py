@@ -3,6 +3,7 @@ on its first start to PostgreSQL 18 with pgvector 0.8.5, and nothing in it is lo
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -33,6 +34,8 @@ def unpack_old_home() -> tuple[Path, dict]:
     `pgserver`, which must own its data directory), and what the old server answered."""
     folder = Path(tempfile.mkdtemp(prefix="ingest-tests-old-home-"))
     folder.chmod(0o755)
+    # Registered before any server starts there, so it runs after the server's own exit hook has stopped it.
+    atexit.register(shutil.rmtree, folder, True)
     with tarfile.open(FIXTURE) as archive:
         archive.extractall(folder, filter="tar")
     if os.geteuid() == 0:
