@@ -66,33 +66,50 @@ def _upgrade(data_dir: Path, old: int, target: int) -> str:
     work = Path(tempfile.mkdtemp(prefix="ingest-pg-upgrade-"))
     try:
         _own(work, user)
-        # Started and stopped once with its own major: counts what must survive, and finishes the
-        # recovery of a server that was not shut down cleanly (pg_upgrade refuses such a cluster).
-        with _running(old, data_dir, work, user) as connect:
-            before = _row_counts(connect)
-        checksums = _has_checksums(old, data_dir, user)
-        _make_staging(staging, target, user, checksums)
-        _run(target, "pg_upgrade", ["-b", str(POSTGRES_VERSIONS[old]), "-B", str(POSTGRES_VERSIONS[target]),
-                                    "-d", str(data_dir), "-D", str(staging), "-U", _SUPERUSER, "-s", str(work)],
-             user, cwd=work)
-        with _running(target, staging, work, user) as connect:
-            updated = _update_extensions(connect)
-            after = _row_counts(connect)
-        if after != before:
-            raise UpgradeFailed(f"the upgraded copy of {data_dir} does not hold the same rows "
-                                f"({_differences(before, after)}); the original is unchanged")
-        if not checksums:  # new directories have data checksums (PostgreSQL 18's default): so does this one
-            _run(target, "pg_checksums", ["--enable", "-D", str(staging)], user)
-        data_dir.rename(backup)
-        staging.rename(data_dir)
+        rows, updated = _upgraded_copy(data_dir, staging, work, (old, target), user)
+        _swap(data_dir, staging, backup)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return (f"upgraded the embedded Postgres data directory {data_dir} from PostgreSQL {old} to {target} "
-            f"({sum(before.values())} rows in {len(before)} tables verified; extensions updated: "
+            f"({sum(rows.values())} rows in {len(rows)} tables verified; extensions updated: "
             f"{', '.join(updated) or 'none'}); the old directory is kept at {backup}: delete it once you no longer need it")
+
+
+def _upgraded_copy(data_dir: Path, staging: Path, work: Path, majors: tuple[int, int], user: str | None):
+    """pg_upgrade (copy mode) of `data_dir` into `staging`, extensions updated, every table's row count compared;
+    `data_dir` is only read. Returns (row counts, extensions updated)."""
+    old, target = majors
+    # Started and stopped once with its own major: counts what must survive, and finishes the
+    # recovery of a server that was not shut down cleanly (pg_upgrade refuses such a cluster).
+    with _running(old, data_dir, work, user) as connect:
+        before = _row_counts(connect)
+    checksums = _has_checksums(old, data_dir, user)
+    _make_staging(staging, target, user, checksums)
+    _run(target, "pg_upgrade", ["-b", str(POSTGRES_VERSIONS[old]), "-B", str(POSTGRES_VERSIONS[target]),
+                                "-d", str(data_dir), "-D", str(staging), "-U", _SUPERUSER, "-s", str(work)],
+         user, cwd=work)
+    with _running(target, staging, work, user) as connect:
+        updated = _update_extensions(connect)
+        after = _row_counts(connect)
+    if after != before:
+        raise UpgradeFailed(f"the upgraded copy of {data_dir} does not hold the same rows "
+                            f"({_differences(before, after)}); the original is unchanged")
+    if not checksums:  # new directories have data checksums (PostgreSQL 18's default): so does this one
+        _run(target, "pg_checksums", ["--enable", "-D", str(staging)], user)
+    return before, updated
+
+
+def _swap(data_dir: Path, staging: Path, backup: Path) -> None:
+    """The verified copy takes the directory's place; the original becomes the backup, or stays if the swap fails."""
+    data_dir.rename(backup)
+    try:
+        staging.rename(data_dir)
+    except BaseException:
+        backup.rename(data_dir)
+        raise
 
 
 def _check_can_upgrade(data_dir: Path, old: int, backup: Path) -> None:
