@@ -14,9 +14,9 @@ from ingest_pipeline.store.embeddings import indexed_expression, vector_literal
 
 # pgvector's upper bound for hnsw.ef_search.
 MAX_EF_SEARCH = 1000
-# The smallest candidate list an HNSW search keeps. Hashing-embedder vectors (10k x 512, halfvec index)
-# gave recall@10 0.71 at pgvector's default of 40, 0.87 at 100, 0.94 at 200 and 0.98 at 400
-# (benchmarks/vector_storage.py): 400 keeps it at 0.95 or better.
+# The smallest candidate list an HNSW search keeps. Hashing-embedder vectors of random-word texts, queried
+# with other random-word texts (halfvec index, benchmarks/vector_storage.py) gave recall@10 0.71 at
+# pgvector's default of 40, 0.87 at 100, 0.94 at 200 and 0.98 at 400 at 10k chunks; at 100k, 0.78 at 400.
 MIN_EF_SEARCH = 400
 # How a filtered index scan goes on past its first ef_search rows: in batches, slightly out of order (the
 # final hits are sorted again by exact distance), which finds more matching rows than strict_order.
