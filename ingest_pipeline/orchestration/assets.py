@@ -42,9 +42,9 @@ def _ids(context: dg.AssetExecutionContext, database: PostgresResource) -> list[
 
 
 def _report(context: dg.AssetExecutionContext, database: PostgresResource, outcomes: list[Outcome],
-            check_results: list[dg.AssetCheckResult] | None = None) -> dg.MaterializeResult:
+            check_results: list[dg.AssetCheckResult] | None = None, cost_usd=None) -> dg.MaterializeResult:
     # Outcomes come in the order of the run's documents, which is the order of its partition keys.
-    observe_documents(context, database.engine, context.partition_keys, outcomes)
+    observe_documents(context, database.engine, context.partition_keys, outcomes, cost_usd)
     return stage_result(context, outcomes, check_results)
 
 
@@ -120,7 +120,7 @@ def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
     for outcome in outcomes:
         if "embedded_tokens" in outcome.facts:
             outcome.facts["cost_usd"] = round(embedder.estimated_cost_usd(outcome.facts["embedded_tokens"]), 6)
-    result = _report(context, database, outcomes, [landed_result(database.engine, ids)])
+    result = _report(context, database, outcomes, [landed_result(database.engine, ids)], embedder.estimated_cost_usd)
     result.metadata.update(embedding_metadata(embedder, embedding_pass))
     return result
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import dagster as dg
 from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
@@ -16,6 +16,7 @@ from ingest_pipeline.store.documents import Document
 # Facts the observation shows under names of its own (or not at all: a preview goes as Markdown).
 _SHOWN_APART = {"preview", "chunks", "tokens", "pages", "cost_usd", "duplicate_of"}
 SIGNIFICANT_DIGITS = 4
+_CELL_CHARS = 400
 
 
 def redrive_hint(doc: Document) -> str:
@@ -71,21 +72,42 @@ def _stage_facts(facts: dict) -> dict:
 
 
 def observe_documents(context: dg.AssetExecutionContext, engine: Engine, keys: Sequence[str],
-                      outcomes: Sequence[Outcome]) -> int:
+                      outcomes: Sequence[Outcome], cost_usd: Callable[[int], float] | None = None) -> int:
     """Record an observation on each document's partition, but for documents the stage found up to date
-    (a run over a range covers many of those; their story was told when they last changed). Returns how many."""
-    told = [(key, outcome) for key, outcome in zip(keys, outcomes, strict=True) if outcome.state != UP_TO_DATE]
-    if not told:
-        return 0
+    (a run over a range covers many of those; their story was told when they last changed), and put every
+    document's story on its partition's materialization. `cost_usd` prices a document's tokens. Returns
+    how many observations."""
     with engine.connect() as conn:
-        docs = {doc.id: doc for doc in documents.get_many(conn, [o.document_id for _, o in told])}
-    observations = [
-        dg.AssetObservation(asset_key=context.asset_key, partition=key,
-                            description=f"{context.asset_key.to_user_string()}: {outcome.state}",
-                            metadata=document_story(docs.get(outcome.document_id), outcome))
-        for key, outcome in told]
-    _store_in_one_batch(context, observations)
+        docs = {doc.id: doc for doc in documents.get_many(conn, [o.document_id for o in outcomes])}
+    observations = []
+    for key, outcome in zip(keys, outcomes, strict=True):
+        doc = docs.get(outcome.document_id)
+        if cost_usd is not None and doc is not None and "cost_usd" not in outcome.facts:
+            outcome.facts["cost_usd"] = cost_usd(doc.token_count)
+        story = document_story(doc, outcome)
+        # The partition's panel in the UI shows its latest materialization, not observations: the story goes
+        # there too, under keys of its own (the run's shared counts keep theirs), in the same batch insert.
+        context.add_asset_metadata(_on_materialization(story), partition_key=key)
+        if outcome.state != UP_TO_DATE:
+            observations.append(dg.AssetObservation(
+                asset_key=context.asset_key, partition=key, metadata=story,
+                description=f"{context.asset_key.to_user_string()}: {outcome.state}"))
+    if observations:
+        _store_in_one_batch(context, observations)
     return len(observations)
+
+
+def _on_materialization(story: dict) -> dict:
+    """The story as one Markdown table (`this_document`), plus the path as a path value."""
+    rows = [f"| {name} | {_cell(value)} |" for name, value in story.items() if name != "preview"]
+    shown = {"this_document": dg.MetadataValue.md("| fact | value |\n|---|---|\n" + "\n".join(rows))}
+    if "path" in story:
+        shown["this_document_path"] = story["path"]
+    return shown
+
+
+def _cell(value: dg.MetadataValue) -> str:
+    return str(value.value).replace("|", "\\|").replace("\n", " ")[:_CELL_CHARS]
 
 
 def _store_in_one_batch(context: dg.AssetExecutionContext, observations: list[dg.AssetObservation]) -> None:
