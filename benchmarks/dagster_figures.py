@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ingest_pipeline.orchestration.partitions import RANGE_START_TAG
+from ingest_pipeline.orchestration.partitions import RANGE_START_TAG, partition_keys
+from ingest_pipeline.settings import Settings
+from ingest_pipeline.store.engine import get_engine
 
 EMBEDDINGS_STEP = "embeddings"
 BUDGET_WAIT_KEY = "rate_budget_wait_seconds"
@@ -33,8 +35,9 @@ def ours_run_figures(dagster_home: Path, since: float, settings: dict[str, str],
         return {}, None  # nothing to do, so no run: a re-ingest of unchanged files
     with _READING, _environment(settings), dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         created_after = datetime.fromtimestamp(since, tz=timezone.utc)
-        records = instance.get_run_records(dg.RunsFilter(created_after=created_after,
-                                                         tags={RANGE_START_TAG: list(document_ids)}))
+        stored = Settings.from_env()  # the run's tags name partitions: the documents' keys
+        keys = partition_keys(get_engine(stored.database_url, stored.home), list(document_ids))
+        records = instance.get_run_records(dg.RunsFilter(created_after=created_after, tags={RANGE_START_TAG: keys}))
         run_ids = {record.dagster_run.run_id for record in records if record.dagster_run.status.value != "NOT_STARTED"}
         return _step_seconds(dg, instance, run_ids), _budget_wait(dg, instance, run_ids, since)
 
