@@ -28,7 +28,12 @@ def _a_run_with_one_failure(app, instance, tmp_path):
 
 
 def test_each_document_gets_its_own_observation_on_its_partition_at_every_stage(app, instance, tmp_path):
-    _, good, bad, (good_key, bad_key) = _a_run_with_one_failure(app, instance, tmp_path)
+    result, good, bad, (good_key, bad_key) = _a_run_with_one_failure(app, instance, tmp_path)
+    # And its partition's materialization, which the UI's partition panel shows, tells its own story.
+    by_partition = {m.partition: m.metadata for m in result.asset_materializations_for_node("embeddings")}
+    assert "| status | embedded |" in by_partition[good_key]["this_document"].value
+    assert "| status | failed |" in by_partition[bad_key]["this_document"].value
+    assert by_partition[good_key]["this_document_path"].value.endswith("Red Lentil Soup.md")
     for stage in Stage:
         [story] = _observations(instance, str(stage), good_key)
         assert story.partition == good_key and story.metadata["document_id"].value == good

@@ -79,7 +79,7 @@ def observe_documents(context: dg.AssetExecutionContext, engine: Engine, keys: S
     how many observations."""
     with engine.connect() as conn:
         docs = {doc.id: doc for doc in documents.get_many(conn, [o.document_id for o in outcomes])}
-    observations = []
+    observations, on_partitions = [], {}
     for key, outcome in zip(keys, outcomes, strict=True):
         doc = docs.get(outcome.document_id)
         if cost_usd is not None and doc is not None and "cost_usd" not in outcome.facts:
@@ -87,14 +87,25 @@ def observe_documents(context: dg.AssetExecutionContext, engine: Engine, keys: S
         story = document_story(doc, outcome)
         # The partition's panel in the UI shows its latest materialization, not observations: the story goes
         # there too, under keys of its own (the run's shared counts keep theirs), in the same batch insert.
-        context.add_asset_metadata(_on_materialization(story), partition_key=key)
+        on_partitions[key] = _on_materialization(story)
         if outcome.state != UP_TO_DATE:
             observations.append(dg.AssetObservation(
                 asset_key=context.asset_key, partition=key, metadata=story,
                 description=f"{context.asset_key.to_user_string()}: {outcome.state}"))
+    _add_partition_metadata(context, on_partitions)
     if observations:
         _store_in_one_batch(context, observations)
     return len(observations)
+
+
+def _add_partition_metadata(context: dg.AssetExecutionContext, metadata_by_key: dict[str, dict]) -> None:
+    """`context.add_asset_metadata(metadata, partition_key=key)` for each key, without its check that the
+    key is one of the run's: that check lists every partition of the definition from the instance, a query
+    per call (hundreds of documents: seconds per stage). These keys are the run's own `partition_keys`."""
+    step = context.get_step_execution_context()
+    for key, metadata in metadata_by_key.items():
+        step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
+            asset_key=context.asset_key, partition_key=key, metadata=metadata)
 
 
 def _on_materialization(story: dict) -> dict:
