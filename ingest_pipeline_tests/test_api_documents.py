@@ -62,7 +62,9 @@ def test_processed_documents_are_reported_searched_and_deleted(client, app, inst
     assert doc["chunk_count"] >= 1 and doc["embeddings"] == doc["chunk_count"] and doc["token_count"] > 0
     hits = client.get("/search", params={"q": "how the sourdough starter behaves under condition 4", "k": 3}).json()
     assert hits["k"] == 3 and hits["hits"][0]["document_id"] == ids[1]
-    assert set(hits["hits"][0]) == {"document_id", "source", "page_start", "page_end", "heading_path", "score", "text"}
+    assert set(hits["hits"][0]) == {"document_id", "source", "external_id", "media_type", "chunk_id", "page_start",
+                                    "page_end", "heading_path", "score", "vector_similarity", "vector_rank",
+                                    "keyword_score", "keyword_rank", "fused_score", "snippet", "text"}
     assert hits["hits"][0]["heading_path"] == ["sourdough starter"]
 
     sha256 = doc["sha256"]

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from ingest_pipeline.search.nearest import SearchMode, nearest_chunks
 from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.store.embedded import POSTGRES_MAJOR, embedded_database_url
-from ingest_pipeline.store.nearest import nearest_rows
 from ingest_pipeline.store.pgdata_upgrade import backup_path, upgrade_if_needed
 
 # Made with the project at a067c2b on pgserver 0.1.4 (`ingest-pipeline ingest samples/`), stopped cleanly;
@@ -100,7 +100,7 @@ def test_search_answers_as_the_old_server_did(upgraded):
     home, expected, _ = upgraded
     app = Application(Settings.from_env({"INGEST_HOME": str(home)}))
     for query, hits in expected["searches"].items():
-        found = app.search(query, 5)
+        found = app.search(query, 5, SearchMode.VECTOR)  # the old server ranked by vector alone
         assert [(h.document_id, h.page_start, h.text) for h in found] == [
             (h["document_id"], h["page"], h["text"]) for h in hits], query
         assert np.allclose([h.score for h in found], [h["score"] for h in hits], atol=1e-3), query
@@ -116,8 +116,8 @@ def test_the_carried_over_hnsw_index_finds_each_chunk_by_its_own_vector(upgraded
                               dict(zip("emd", chunk_set.pop()))).scalar_one()
         conn.execute(text("SET LOCAL enable_seqscan = off"))  # only the index can answer
         for chunk in expected["chunks"]:
-            nearest = nearest_rows(conn, set_id, len(chunk["embedding"]), chunk["embedding"], 1)
-            assert nearest[0][0] == chunk["document_id"] and nearest[0][5] == pytest.approx(1.0, abs=1e-3)
+            nearest = nearest_chunks(conn, set_id, len(chunk["embedding"]), chunk["embedding"], 1)
+            assert nearest[0].document_id == chunk["document_id"] and nearest[0].score == pytest.approx(1.0, abs=1e-3)
 
 
 def test_a_second_start_changes_nothing(upgraded):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from ingest_pipeline.domain.search_modes import SearchMode
 from ingest_pipeline.domain.statuses import DocumentStatus
 from ingest_pipeline.search.hits import Hit
 from ingest_pipeline.store.documents import Document
@@ -70,22 +71,34 @@ class RetryResult(BaseModel):
 
 class SearchHit(BaseModel):
     document_id: str
-    source: str
+    source: str = Field(description="The document's path (or upload name) as registered.")
+    external_id: str | None = Field(description="The caller's id for the document, when it was uploaded with one.")
+    media_type: str | None
+    chunk_id: str
     page_start: int
     page_end: int
-    heading_path: list[str]
-    score: float = Field(description="Cosine similarity: 1 is identical.")
+    heading_path: list[str] = Field(description="The headings the chunk sits under, outermost first.")
+    score: float = Field(description="The mode's score: cosine similarity (vector, 1 is identical), ts_rank_cd "
+                                     "(keyword) or the reciprocal-rank-fusion score (hybrid). Higher is better.")
+    vector_similarity: float | None = Field(description="Cosine similarity to the query (null in keyword mode).")
+    vector_rank: int | None = Field(description="Place in the vector ranking's top N (null when outside it).")
+    keyword_score: float | None = Field(description="ts_rank_cd of the full-text match (0 when no query word matches).")
+    keyword_rank: int | None = Field(description="Place in the keyword ranking's top N (null when outside it).")
+    fused_score: float | None = Field(description="Reciprocal rank fusion of the two ranks (hybrid mode only).")
+    snippet: str = Field(description="The matched words in **bold** (ts_headline; fragments joined by …), "
+                                     "or the chunk's first words in vector mode.")
     text: str
 
     @classmethod
     def of(cls, hit: Hit) -> "SearchHit":
-        return cls(document_id=hit.document_id, source=hit.source, page_start=hit.page_start,
-                   page_end=hit.page_end, heading_path=list(hit.heading_path), score=hit.score, text=hit.text)
+        fields = {name: getattr(hit, name) for name in cls.model_fields if name != "heading_path"}
+        return cls(**fields, heading_path=list(hit.heading_path))
 
 
 class SearchResults(BaseModel):
     query: str
     k: int
+    mode: SearchMode
     hits: list[SearchHit]
 
 

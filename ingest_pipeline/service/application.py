@@ -12,7 +12,7 @@ from ingest_pipeline.domain.providers import CircuitState
 from ingest_pipeline.embed.resource import EmbedderResource
 from ingest_pipeline.orchestration.wiring import build_resources
 from ingest_pipeline.search.hits import Hit
-from ingest_pipeline.search.nearest import nearest_chunks
+from ingest_pipeline.search.nearest import Filters, SearchMode, find_chunks
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.store import documents, embeddings
 from ingest_pipeline.store.content import ContentStore
@@ -61,12 +61,17 @@ class Application:
         with self.engine.connect() as conn:
             return open_circuits(conn)
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        space = self.embedder.space
+    def search(self, query: str, k: int, mode: SearchMode = SearchMode.HYBRID,
+               filters: Filters | None = None) -> list[Hit]:
+        """The k best chunks for `query` in `mode`, of those `filters` allows. Keyword mode embeds nothing."""
+        mode, space = SearchMode(mode), self.embedder.space
         with self.engine.connect() as conn:
-            set_id = embeddings.find_set(conn, space.embedder, space.model, space.dimensions)
-            if set_id is None:
-                raise NothingEmbedded(f"nothing has been embedded with {space.embedder}/{space.model}/"
-                                      f"{space.dimensions} yet: ingest some documents first")
-            return nearest_chunks(conn, set_id, space.dimensions, self.embedder.embed([query])[0], k)
-
+            set_id = vector = None
+            if mode.uses_vectors:
+                set_id = embeddings.find_set(conn, space.embedder, space.model, space.dimensions)
+                if set_id is None:
+                    raise NothingEmbedded(f"nothing has been embedded with {space.embedder}/{space.model}/"
+                                          f"{space.dimensions} yet: ingest some documents first")
+                vector = self.embedder.embed([query])[0]
+            return find_chunks(conn, mode, k, text=query, vector=vector, set_id=set_id,
+                               dimensions=space.dimensions, filters=filters)

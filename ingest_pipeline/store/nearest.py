@@ -1,16 +1,16 @@
-"""The chunks nearest to a query vector in one embedding set: the set's HNSW index over its indexed vectors and
-an exact scan over those not indexed yet, merged and re-scored at full precision; optionally filtered, with
-pgvector's iterative index scans and an exact scan behind them, so a filter still gets k hits when k exist."""
+"""The vector side of a search: the chunks nearest to a query vector in one embedding set, from the set's HNSW
+index over its indexed vectors and an exact scan over those not indexed yet, merged and re-scored at full
+precision; optionally filtered, with pgvector's iterative index scans (store/ranking.py falls back to an exact
+scan behind them, so a filter still gets k hits when k exist)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from sqlalchemy import Connection, text
 
-from sqlalchemy import Connection, Row, text
+from ingest_pipeline.store.embeddings import indexed_expression
+from ingest_pipeline.store.search_filters import Filters
 
-from ingest_pipeline.store.embeddings import indexed_expression, vector_literal
+__all__ = ["Filters", "prepare_scan", "vector_ranked"]
 
 # pgvector's upper bound for hnsw.ef_search.
 MAX_EF_SEARCH = 1000
@@ -26,69 +26,35 @@ ITERATIVE_SCAN = "relaxed_order"
 MAX_SCAN_TUPLES = 20_000
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Which chunks a search may return: of these documents, external ids, current versions, and whose
-    document metadata contains `metadata` (jsonb @>). Empty means no restriction."""
-
-    document_ids: Sequence[str] = ()
-    external_ids: Sequence[str] = ()
-    versions: Sequence[int] = ()
-    metadata: Mapping | None = field(default=None)
-
-    def __post_init__(self):
-        if self.metadata is not None and not isinstance(self.metadata, Mapping):
-            raise ValueError(f"a metadata filter must be a JSON object, not {type(self.metadata).__name__}")
-        for name in ("document_ids", "external_ids", "versions"):
-            if isinstance(getattr(self, name), (str, bytes)):
-                raise ValueError(f"filter {name} must be a list, not one string")
-        if any(isinstance(v, bool) or not isinstance(v, int) for v in self.versions):
-            raise ValueError(f"filter versions must be whole numbers: {list(self.versions)!r}")
-
-    def __bool__(self) -> bool:
-        return bool(self.document_ids or self.external_ids or self.versions or self.metadata is not None)
-
-    def where(self) -> tuple[str, dict]:
-        """SQL conditions on chunks `c` and documents `d`, and their parameters."""
-        clauses, params = [], {}
-        for column, name in (("c.document_id", "document_ids"), ("d.external_id", "external_ids"),
-                             ("d.version", "versions")):
-            if getattr(self, name):
-                clauses.append(f"{column} = ANY(:{name})")
-                params[name] = list(getattr(self, name))
-        if self.metadata is not None:
-            clauses.append("d.metadata @> CAST(:metadata AS jsonb)")
-            params["metadata"] = json.dumps(dict(self.metadata))
-        return "".join(f" AND {clause}" for clause in clauses), params
-
-
-def nearest_rows(conn: Connection, set_id: int, dimensions: int, query: Sequence[float], k: int,
-                 filters: Filters = Filters()) -> list[Row]:
-    """(document_id, source, page_start, page_end, heading_path, cosine similarity, text), nearest first."""
-    conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(MIN_EF_SEARCH, int(k)), MAX_EF_SEARCH)}"))
-    if filters:  # keep scanning the index until k rows pass the filter, not just the first ef_search
+def prepare_scan(conn: Connection, depth: int, filters: Filters) -> None:
+    """Index-scan settings for this transaction: a candidate list of at least `depth`, and with a filter,
+    scanning on until `depth` rows pass it rather than stopping after the first ef_search."""
+    conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(MIN_EF_SEARCH, int(depth)), MAX_EF_SEARCH)}"))
+    if filters:
         conn.execute(text(f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}"))
         conn.execute(text(f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}"))
-    rows = _query(conn, set_id, dimensions, query, k, filters, use_index=True)
-    if filters and len(rows) < k:  # the index scan gave up before k matched: ask every matching row
-        rows = _query(conn, set_id, dimensions, query, k, filters, use_index=False)
-    return rows
 
 
-def _query(conn: Connection, set_id: int, dimensions: int, query: Sequence[float], k: int,
-           filters: Filters, use_index: bool) -> list[Row]:
+def exact_distance(column: str, dimensions: int) -> str:
+    """Cosine distance of `column` to the :query parameter at full precision."""
+    return f"{column}::vector({int(dimensions)}) <=> CAST(:query AS vector({int(dimensions)}))"
+
+
+def vector_ranked(set_id: int, dimensions: int, filters: Filters, use_index: bool) -> str:
+    """CTEs ending in `vector_ranked (chunk_id, rank)`: the :depth nearest chunks (those `filters` allow),
+    ranked 1.. by exact distance. The indexed rows come from the HNSW index when `use_index` (else an exact
+    scan); the rows not indexed yet always from an exact scan, so a chunk is found the moment it is published."""
+    exact = exact_distance("e.embedding", dimensions)
     # Literal ints (never user text) so the planner can match the set's partial HNSW index.
-    exact = f"e.embedding::vector({int(dimensions)}) <=> CAST(:query AS vector({int(dimensions)}))"
     approximate = (f"{indexed_expression('e.embedding', dimensions)} <=> "
                    f"{indexed_expression('CAST(:query AS vector)', dimensions)}") if use_index else exact
     joins = "JOIN chunks c ON c.id = e.chunk_id JOIN documents d ON d.id = c.document_id" if filters else ""
-    conditions, params = filters.where()
+    conditions, _ = filters.where()
     branch = f"SELECT e.chunk_id, e.embedding FROM chunk_embeddings e {joins} WHERE e.set_id = {int(set_id)} "
-    return list(conn.execute(text(
-        f"WITH candidates AS MATERIALIZED ("
-        f"({branch} AND e.indexed {conditions} ORDER BY {approximate} LIMIT :k) UNION ALL "
-        f"({branch} AND NOT e.indexed {conditions} ORDER BY {exact} LIMIT :k)) "
-        f"SELECT c.document_id, d.source, c.page_start, c.page_end, c.heading_path, 1 - ({exact}), c.text "
-        "FROM candidates e JOIN chunks c ON c.id = e.chunk_id JOIN documents d ON d.id = c.document_id "
-        f"ORDER BY {exact} LIMIT :k"
-    ), {"query": vector_literal(query), "k": k, **params}))
+    return (
+        f"vector_candidates AS MATERIALIZED ("
+        f"({branch} AND e.indexed {conditions} ORDER BY {approximate} LIMIT :depth) UNION ALL "
+        f"({branch} AND NOT e.indexed {conditions} ORDER BY {exact} LIMIT :depth)), "
+        f"vector_ranked AS MATERIALIZED (SELECT e.chunk_id, row_number() OVER (ORDER BY {exact}, e.chunk_id) AS rank "
+        f"FROM vector_candidates e ORDER BY rank LIMIT :depth)"
+    )
