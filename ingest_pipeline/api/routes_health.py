@@ -10,6 +10,7 @@ from ingest_pipeline.domain.checks import CheckResult
 from ingest_pipeline.orchestration.daemon_health import daemon_check_of
 from ingest_pipeline.service.application import Application
 from ingest_pipeline.service.health import database_checks, storage_check
+from ingest_pipeline.store import embedding_sets
 
 router = APIRouter(tags=["health"])
 
@@ -31,6 +32,7 @@ def health(response: Response, context: ApiContext = Depends(get_context)) -> He
                   database=_joined(named["database"], named["pgvector"]),
                   storage=Check(ok=named["storage"].ok, detail=named["storage"].detail),
                   parser=app.settings.parser, embedder=app.settings.embedder, **_embedding_set(app),
+                  active_embedding_set=_active_set(app) if named["database"].ok else None,
                   checks=[NamedCheck(**check.as_dict()) for check in checks])
 
 
@@ -46,3 +48,9 @@ def _embedding_set(app: Application) -> dict:
         # An unknown model name: searching will say so; the health report still answers.
         return {"embedding_model": app.settings.embedding_model, "embedding_dimensions": 0}
     return {"embedding_model": space.model, "embedding_dimensions": space.dimensions}
+
+
+def _active_set(app: Application) -> str | None:
+    with app.engine.connect() as conn:
+        answering = embedding_sets.active_set(conn)
+    return answering.name if answering else None

@@ -43,7 +43,7 @@ class DocumentView(BaseModel):
     characters: int | None
     chunk_count: int
     token_count: int
-    embeddings: int = Field(description="Searchable vectors in the configured embedding set.")
+    embeddings: int = Field(description="Searchable vectors in the active embedding set (the one search answers from).")
     duplicate_of: str | None
     parse_job_id: str | None = Field(description="The parse job (LlamaParse) that parsed or is parsing this version.")
     page_errors: dict[str, str] = Field(description="Pages the parser could not read, by page number, with the reason.")
@@ -119,6 +119,9 @@ class Health(BaseModel):
     storage: Check
     parser: str
     embedder: str
-    embedding_model: str
+    embedding_model: str = Field(description="The configured model: the set the embeddings stage fills.")
     embedding_dimensions: int
+    active_embedding_set: str | None = Field(
+        description="The set search answers from (embedder/model/dimensions); another than the configured one while "
+                    "the configured set fills after a model change. Null before anything was embedded.")
     checks: list[NamedCheck] = Field(description="Every check by name, providers and the Dagster daemon included.")

@@ -7,7 +7,14 @@ import gc
 import sys
 import warnings
 
-from ingest_pipeline.cli import doctor_command, ingest_command, query_commands, service_commands, simulate_command
+from ingest_pipeline.cli import (
+    doctor_command,
+    embeddings_command,
+    ingest_command,
+    query_commands,
+    service_commands,
+    simulate_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     ingest_command.add_to(commands)
     query_commands.add_to(commands)
+    embeddings_command.add_to(commands)
     service_commands.add_to(commands)
     simulate_command.add_to(commands)
     doctor_command.add_to(commands)

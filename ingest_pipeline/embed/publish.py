@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from ingest_pipeline.domain.errors import DocumentRejected, ProviderPaused, Superseded, UpToDate
 from ingest_pipeline.domain.statuses import DocumentStatus
 from ingest_pipeline.embed.embedder import Usage
-from ingest_pipeline.store import chunks, documents, embeddings
+from ingest_pipeline.store import chunks, documents, embedding_sets, embeddings
 from ingest_pipeline.store.chunks import StoredChunk
 from ingest_pipeline.store.documents import Document
 from ingest_pipeline.store.index_upkeep import Upkeep
@@ -27,7 +27,7 @@ class EmbeddingPass:
     """What one pass over a run's pending chunks did; `error` is why some texts are still missing.
 
     `published` holds the facts of the documents the pass already published in bulk; `upkeep`, what the
-    index upkeep at its end did.
+    index upkeep at its end did; `switched`, whether search now answers from the pass's set.
     """
 
     set_id: int
@@ -41,6 +41,7 @@ class EmbeddingPass:
     pending_documents: set[str] = field(default_factory=set)
     published: dict[str, dict] = field(default_factory=dict)
     upkeep: Upkeep = field(default_factory=Upkeep)
+    switched: bool = False
 
 
 class Publisher:
@@ -139,3 +140,11 @@ def _still_current(current: Document | None, seen: Document) -> None:
     if current.sha256 != seen.sha256 or current.status not in (DocumentStatus.CHUNKED, DocumentStatus.EMBEDDED):
         raise Superseded(f"changed while it was being embedded (now version {current.version}, "
                          f"{current.status}); the new version is queued")
+
+
+def switch_when_complete(engine: Engine, embedding_pass: EmbeddingPass) -> bool:
+    """After a pass has published its documents: when its set (the configured one) is not the active one
+    and now covers every embedded document, search answers from it, from the next query on."""
+    with engine.begin() as conn:
+        embedding_pass.switched = embedding_sets.switch_when_complete(conn, embedding_pass.set_id)
+    return embedding_pass.switched

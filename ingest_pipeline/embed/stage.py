@@ -13,7 +13,7 @@ from ingest_pipeline.embed.embedder import Embedder
 from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
 from ingest_pipeline.embed.publish import EmbeddingPass, Publisher, hashes_by_document
 from ingest_pipeline.embed.window import Window
-from ingest_pipeline.store import chunks, documents, embeddings, index_upkeep
+from ingest_pipeline.store import chunks, documents, embedding_sets, embeddings, index_upkeep
 from ingest_pipeline.store.chunks import StoredChunk
 
 
@@ -27,7 +27,10 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
     published, the index upkeep takes them in, in batches or by a rebuild, whichever costs less."""
     space = embedder.space
     with engine.begin() as conn:
+        # The configured set: the active one, or a new one filling in the background while search stays on
+        # the active set (publish.switch_when_complete); the first set a store fills is active at once.
         set_id = embeddings.ensure_set(conn, space.embedder, space.model, space.dimensions)
+        embedding_sets.activate_if_none(conn, set_id)
         pending = chunks.pending(conn, document_ids, set_id)
         have = embeddings.cached(conn, set_id, [c.text_hash for c in pending])
         versions = {doc.id: doc.sha256 for doc in documents.get_many(conn, sorted({c.document_id for c in pending}))}

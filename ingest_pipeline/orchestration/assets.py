@@ -8,11 +8,18 @@ from ingest_pipeline.chunk.resource import ChunkerResource
 from ingest_pipeline.chunk.stage import chunk_document
 from ingest_pipeline.domain.statuses import Stage
 from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
-from ingest_pipeline.embed.publish import publish_document
+from ingest_pipeline.embed.publish import publish_document, switch_when_complete
 from ingest_pipeline.embed.resource import EmbedderResource
 from ingest_pipeline.embed.stage import embed_pending
 from ingest_pipeline.intake.resource import DocumentStorageResource
-from ingest_pipeline.orchestration.checks import LANDED_CHECK, USABLE_TEXT_CHECK, landed_result, usable_text_result
+from ingest_pipeline.orchestration.checks import (
+    LANDED_CHECK,
+    SETS_CHECK,
+    USABLE_TEXT_CHECK,
+    landed_result,
+    sets_result,
+    usable_text_result,
+)
 from ingest_pipeline.orchestration.metadata import embedding_metadata, stage_result
 from ingest_pipeline.orchestration.observations import observe_documents
 from ingest_pipeline.orchestration.partitions import document_ids
@@ -103,7 +110,8 @@ def chunks(context: dg.AssetExecutionContext, database: PostgresResource,
                                                 at_once=PROCESSES_AT_ONCE, processes=True))
 
 
-@dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL, check_specs=[LANDED_CHECK],
+@dg.asset(**_common, deps=[chunks], kinds={"pgvector"}, pool=EMBEDDING_POOL,
+          check_specs=[LANDED_CHECK, SETS_CHECK],
           description="Vectors for every chunk, embedded once per distinct text, published to search with the chunks.")
 def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
                embedder: EmbedderResource, storage: DocumentStorageResource) -> dg.MaterializeResult:
@@ -115,12 +123,15 @@ def embeddings(context: dg.AssetExecutionContext, database: PostgresResource,
     def publish(engine, doc):
         return publish_document(engine, doc, embedding_pass)
     outcomes = run_stage(database.engine, Stage.EMBEDDINGS, ids, publish)
+    # A configured set other than the active one fills run by run; the run that completes it switches search.
+    switch_when_complete(database.engine, embedding_pass)
     # Published: the bytes of the versions these documents moved past are no longer needed.
     superseded.collect(database.engine, storage.store, [o.document_id for o in outcomes if o.state == DONE])
     for outcome in outcomes:
         if "embedded_tokens" in outcome.facts:
             outcome.facts["cost_usd"] = round(embedder.estimated_cost_usd(outcome.facts["embedded_tokens"]), 6)
-    result = _report(context, database, outcomes, [landed_result(database.engine, ids)], embedder.estimated_cost_usd)
+    checks = [landed_result(database.engine, ids), sets_result(database.engine, embedding_pass.set_id)]
+    result = _report(context, database, outcomes, checks, embedder.estimated_cost_usd)
     result.metadata.update(embedding_metadata(embedder, embedding_pass))
     return result
 

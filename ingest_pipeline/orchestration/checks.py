@@ -1,4 +1,5 @@
-"""The run's checks: usable text before chunking (blocking), and every document of the run landed after embedding."""
+"""The run's checks: usable text before chunking (blocking); after embedding, every document of the run landed, and
+how completely each embedding set covers the embedded documents."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 from ingest_pipeline.domain.statuses import DocumentStatus, Stage, is_ready_for
 from ingest_pipeline.orchestration.observations import redrive_hint
 from ingest_pipeline.orchestration.runner import FAILED, Outcome
-from ingest_pipeline.store import documents
+from ingest_pipeline.store import documents, embedding_sets
 from ingest_pipeline.store.documents import Document
 
 # Rows of a check's table of documents; the description and the run's log name the first ones too.
@@ -85,3 +86,54 @@ def _why_waiting(doc: Document) -> str:
     if doc.paused_for:
         return f"paused until {doc.paused_for} answers again"
     return f"waiting for parse job {doc.parse_job_id}" if doc.parse_job_id else f"waiting at {doc.status}"
+
+
+SETS_CHECK = dg.AssetCheckSpec(
+    "embedding_sets_complete", asset="embeddings",
+    description="The configured embedding set covers every embedded document and search answers from it. WARN "
+                "while a new set (another model or size) fills: search stays on the active set until the new one "
+                "is complete, then switches. The table shows every set's coverage and index size.",
+)
+SET_COLUMNS = dg.TableSchema(columns=[
+    dg.TableColumn("set", "int"),
+    dg.TableColumn("name", "string", description="embedder/model/dimensions"),
+    dg.TableColumn("active", "bool", description="Search answers from it."),
+    dg.TableColumn("documents", "int", description="Embedded documents whose every chunk has a vector in the set."),
+    dg.TableColumn("chunks", "int", description="Chunks of embedded documents with a vector in the set."),
+    dg.TableColumn("percent", "float", description="Share of those chunks."),
+    dg.TableColumn("index_mb", "float", description="Its HNSW index (empty: none)."),
+])
+
+
+def sets_result(engine: Engine, configured_set_id: int) -> dg.AssetCheckResult:
+    """Passes when the configured set is the active one and complete; otherwise WARN, saying how far it is."""
+    with engine.connect() as conn:
+        found = embedding_sets.coverage(conn)
+    configured = next((c for c in found if c.set.id == configured_set_id), None)
+    active = next((c.set for c in found if c.set.active), None)
+    passed = configured is not None and configured.set.active and configured.complete
+    return dg.AssetCheckResult(
+        check_name=SETS_CHECK.name, passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        description=_sets_summary(configured, active, configured_set_id),
+        metadata={"active_set": dg.MetadataValue.text(active.name if active else ""),
+                  "sets": dg.MetadataValue.table([_set_row(c) for c in found], SET_COLUMNS)})
+
+
+def _sets_summary(configured: embedding_sets.Coverage | None, active: embedding_sets.EmbeddingSet | None,
+                  configured_id: int) -> str:
+    if configured is None:
+        return f"embedding set {configured_id} was dropped while this run filled it"
+    share = f"{configured.documents} of {configured.of_documents} embedded documents"
+    if configured.set.active:
+        return f"set {configured.set.id} ({configured.set.name}) answers searches and covers {share}"
+    where = f"set {active.id} ({active.name})" if active else "no set"
+    return (f"set {configured.set.id} ({configured.set.name}) fills: {share}; search answers from {where} until it "
+            f"covers them all (backfill `embeddings` over every document partition, or `ingest-pipeline embeddings fill`)")
+
+
+def _set_row(found: embedding_sets.Coverage) -> dg.TableRecord:
+    percent = 100.0 * found.chunks / found.of_chunks if found.of_chunks else 100.0
+    size = round(found.index_bytes / 2**20, 2) if found.index_bytes is not None else None
+    return dg.TableRecord({"set": found.set.id, "name": found.set.name, "active": found.set.active,
+                           "documents": found.documents, "chunks": found.chunks, "percent": round(percent, 1),
+                           "index_mb": size})

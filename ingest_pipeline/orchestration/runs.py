@@ -74,14 +74,16 @@ def add_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[st
 
 
 def run_job(job: dg.JobDefinition, instance: dg.DagsterInstance, start: str, end: str,
-            quiet: bool = True) -> dg.ExecuteInProcessResult:
-    """One in-process run of `job` over the partition range; failures are reported, not raised."""
+            quiet: bool = True, assets: Sequence[str] = ()) -> dg.ExecuteInProcessResult:
+    """One in-process run of `job` (or of these of its assets) over the partition range; failures are
+    reported, not raised."""
     with _outcome_lines_muted(quiet):
         return job.execute_in_process(
             instance=instance,
             tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
             run_config=_QUIET if quiet else None,
             raise_on_error=False,
+            asset_selection=[dg.AssetKey(name) for name in assets] or None,
         )
 
 
@@ -106,11 +108,12 @@ def prepare_ingest(dagster_home: Path, resources: dict) -> tuple[dg.JobDefinitio
 
 
 def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: dict,
-                  prepared: tuple[dg.JobDefinition, dg.DagsterInstance] | None = None) -> list[dg.ExecuteInProcessResult]:
-    """Add the documents' partitions and run the ingest job over them in as few runs as ranges allow
-    (on `prepared`, from `prepare_ingest`, when the caller made it already)."""
+                  prepared: tuple[dg.JobDefinition, dg.DagsterInstance] | None = None,
+                  assets: Sequence[str] = ()) -> list[dg.ExecuteInProcessResult]:
+    """Add the documents' partitions and run the ingest job (or these of its assets) over them in as few runs
+    as ranges allow (on `prepared`, from `prepare_ingest`, when the caller made it already)."""
     job, instance = prepared or prepare_ingest(dagster_home, resources)
     keys = partition_keys(resources["database"].engine, document_ids)
     add_partitions(instance, keys)
     ordered = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
-    return [run_job(job, instance, start, end) for start, end in partition_ranges(ordered, keys)]
+    return [run_job(job, instance, start, end, assets=assets) for start, end in partition_ranges(ordered, keys)]

@@ -96,6 +96,11 @@ def index_exists(conn: Connection, set_id: int) -> bool:
     return conn.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": _index_name(set_id)}).scalar_one()
 
 
+def index_bytes(conn: Connection, set_id: int) -> int | None:
+    """The size of the set's HNSW index on disk; None when it has none (too wide, or a rebuild under way)."""
+    return conn.execute(text("SELECT pg_relation_size(to_regclass(:name))"), {"name": _index_name(set_id)}).scalar()
+
+
 def _index_name(set_id: int) -> str:
     return f"chunk_embeddings_hnsw_{int(set_id)}"
 
