@@ -76,3 +76,7 @@ class Embedder(Protocol):
 
     def estimated_cost_usd(self, tokens: int) -> float:
         """What embedding this many tokens costs at the model's price."""
+
+    def for_space(self, space: EmbeddingSpace) -> "Embedder | None":
+        """This embedder for another set's space, or None if it cannot make those vectors (asked only while a
+        new set fills beside the active one)."""

@@ -84,6 +84,19 @@ class OpenAIEmbedder(EmbedderResource):
             openai_model(self.model).usd_per_million_tokens
         return tokens * price / 1_000_000
 
+    def for_space(self, space: EmbeddingSpace) -> EmbedderResource | None:
+        """The same key, limits and circuit for another OpenAI model or size (its own rate budget, by model)."""
+        try:
+            model = openai_model(space.model)
+        except ValueError:
+            return None
+        if space.embedder != OPENAI:
+            return None
+        dimensions = 0 if space.dimensions == model.default_dimensions else space.dimensions
+        other = self.model_copy(update={"model": model.name, "dimensions": dimensions})
+        other._requester = None
+        return other
+
     @property
     def requester(self) -> EmbeddingRequester:
         # Outside a Dagster run (CLI search, API) there is no setup hook: build on first use.

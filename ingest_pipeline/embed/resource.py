@@ -47,6 +47,11 @@ class EmbedderResource(dg.ConfigurableResource):
     def estimated_cost_usd(self, tokens: int) -> float:
         return 0.0
 
+    def for_space(self, space: EmbeddingSpace) -> "EmbedderResource | None":
+        """This embedder configured for another set's space (the active set while a new one fills), or None
+        when it cannot make that set's vectors."""
+        return None
+
 
 class HashingEmbedder(EmbedderResource):
     """Offline lexical vectors: finds passages that share words with the query, not synonyms."""
@@ -59,3 +64,7 @@ class HashingEmbedder(EmbedderResource):
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [hashed_vector(text, self.dimensions) for text in texts]
+
+    def for_space(self, space: EmbeddingSpace) -> EmbedderResource | None:
+        return HashingEmbedder(dimensions=space.dimensions) if (space.embedder, space.model) == (HASHING, HASHING_MODEL) \
+            else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable, Sequence
 
@@ -9,12 +10,15 @@ from sqlalchemy import Engine
 
 from ingest_pipeline.domain.errors import ProviderPaused
 from ingest_pipeline.embed.batching import token_batches
-from ingest_pipeline.embed.embedder import Embedder
+from ingest_pipeline.embed.embedder import Embedder, EmbeddingSpace
 from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
 from ingest_pipeline.embed.publish import EmbeddingPass, Publisher, hashes_by_document
 from ingest_pipeline.embed.window import Window
 from ingest_pipeline.store import chunks, documents, embedding_sets, embeddings, index_upkeep
 from ingest_pipeline.store.chunks import StoredChunk
+from ingest_pipeline.store.embedding_sets import EmbeddingSet
+
+log = logging.getLogger(__name__)
 
 
 def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedder) -> EmbeddingPass:
@@ -34,6 +38,7 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
         pending = chunks.pending(conn, document_ids, set_id)
         have = embeddings.cached(conn, set_id, [c.text_hash for c in pending])
         versions = {doc.id: doc.sha256 for doc in documents.get_many(conn, sorted({c.document_id for c in pending}))}
+    active = _embed_for_active_set_too(engine, document_ids, embedder, set_id)
     work = _distinct_missing(pending, have)
     result = EmbeddingPass(set_id, cache_hits=len({c.text_hash for c in pending} & have),
                            pending_documents=set(versions))
@@ -41,7 +46,36 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
     _embed_all(engine, result, work, embedder, space.dimensions, publisher.texts_stored)
     publisher.publish_the_rest()
     result.upkeep = index_upkeep.index_new_vectors(engine, set_id, space.dimensions)
+    if active is not None:
+        index_upkeep.index_new_vectors(engine, active.id, active.dimensions)
     return result
+
+
+def _embed_for_active_set_too(engine: Engine, document_ids: Sequence[str], embedder: Embedder,
+                              set_id: int) -> EmbeddingSet | None:
+    """While the configured set fills beside the active one, new and changed documents get vectors in the
+    active set too, cached before they are published (publishing attaches every set's cached vectors), so
+    search, still on the active set, finds them at once. Best effort: without them a document is found
+    once search switches. Returns the active set if it embedded for it."""
+    with engine.connect() as conn:
+        active = embedding_sets.active_set(conn)
+        if active is None or active.id == set_id:
+            return None
+        pending = chunks.pending(conn, document_ids, active.id)
+        have = embeddings.cached(conn, active.id, [c.text_hash for c in pending])
+    other = embedder.for_space(EmbeddingSpace(active.embedder, active.model, active.dimensions))
+    if other is None:
+        log.warning("the embedder cannot make vectors of the active set %s (%s): new documents are searchable "
+                    "once search switches to the configured set", active.id, active.name)
+        return None
+    side = EmbeddingPass(active.id)
+    try:
+        _embed_all(engine, side, _distinct_missing(pending, have), other, active.dimensions, lambda batch: None)
+    except ProviderConfigurationError as error:
+        side.error = str(error)
+    if side.error:
+        log.warning("embedding for the active set %s (%s) failed: %s", active.id, active.name, side.error)
+    return active
 
 
 def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], embedder: Embedder,
