@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
+from ingest_pipeline.domain.ids import RESERVED_PREFIXES
 from ingest_pipeline.domain.metadata import InvalidMetadata, parse_metadata
 from ingest_pipeline.domain.search_modes import SearchMode
 from ingest_pipeline.domain.statuses import DocumentStatus
@@ -67,7 +68,7 @@ def search_chunks(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.json:
-        print_json_lines(_json_row(hit) for hit in hits)
+        print_json_lines((_json_row(hit) for hit in hits), sys.stdout)  # the stream of now, not of import time
     else:
         for number, hit in enumerate(hits, start=1):
             print(_citation(number, hit, SearchMode(args.mode)))
@@ -98,7 +99,9 @@ def _json_row(hit: Hit) -> dict:
 def _citation(number: int, hit: Hit, mode: SearchMode) -> str:
     """Three lines: rank, document and place; the scores; the snippet."""
     where = [f"p. {hit.pages}"] + ([" > ".join(hit.heading_path)] if hit.heading_path else [])
-    named = hit.source + (f"  [{hit.external_id}]" if hit.external_id else "")
+    # The pipeline's own identities (a file's path, inbox path, content hash) add nothing; a caller's id does.
+    shown = hit.external_id and not hit.external_id.casefold().startswith(RESERVED_PREFIXES)
+    named = hit.source + (f"  [{hit.external_id}]" if shown else "")
     parts = [f"{mode} {hit.score:.4f}"]
     if hit.vector_similarity is not None:
         parts.append(f"vector {hit.vector_similarity:.3f}" + (f" #{hit.vector_rank}" if hit.vector_rank else ""))
