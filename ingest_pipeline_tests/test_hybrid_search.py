@@ -155,3 +155,12 @@ def test_a_malformed_filter_is_refused_with_its_reason(arguments, reason):
 
 def test_a_naive_time_is_taken_as_utc():
     assert Filters(ingested_after=datetime(2024, 1, 1)).ingested_after == datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def test_a_time_with_any_offset_is_compared_in_utc(app):
+    # Postgres refuses offsets beyond ±15:59; ISO 8601 (and the API's schema) allow +16:00.
+    after = Filters(ingested_after=datetime.fromisoformat("2000-01-01T00:00:00+16:00")).ingested_after
+    assert after == datetime(1999, 12, 31, 8, tzinfo=timezone.utc) and after.utcoffset().total_seconds() == 0
+    with app.engine.connect() as conn:
+        clause, params = Filters(ingested_after=after).where()
+        assert conn.execute(text(f"SELECT count(*) FROM documents d WHERE true {clause}"), params).scalar() == 0

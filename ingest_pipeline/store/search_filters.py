@@ -75,7 +75,11 @@ def _aware(name: str, value) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise ValueError(f"filter {name} must be a date and time, not {value!r}")
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        # In UTC: Postgres refuses offsets beyond ±15:59, which an ISO time may carry (+16:00).
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"filter {name} is out of range: {value.isoformat()}") from None
 
 
 def _metadata_json(value) -> str:
