@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import random
 import threading
 import time
@@ -15,6 +14,7 @@ from ingest_pipeline.search.nearest import nearest_chunks
 from ingest_pipeline.service.application import Application
 from ingest_pipeline.settings import Settings
 from ingest_pipeline.store import embeddings
+from ingest_pipeline.store.search_filters import Filters
 
 K = 10
 QUERIES = 200
@@ -77,8 +77,8 @@ def hnsw_index_mb(engine: Engine) -> float:
 
 
 def search_figures(app: Application, with_recall: bool) -> dict:
-    """p50/p99 of `nearest_chunks` at k=10 for QUERIES queries made of stored chunks' words, without and (when
-    search takes filters) with a filter on one document; recall@10 against an exact scan when asked."""
+    """p50/p99 of `nearest_chunks` at k=10 for QUERIES queries made of stored chunks' words, without and with a
+    filter on one document; recall@10 against an exact scan when asked."""
     space = app.embedder.space
     with app.engine.connect() as conn:
         set_id = embeddings.find_set(conn, space.embedder, space.model, space.dimensions)
@@ -88,9 +88,8 @@ def search_figures(app: Application, with_recall: bool) -> dict:
     queries = [" ".join(rng.sample(sample.text.split(), min(8, len(sample.text.split())))) for sample in samples]
     vectors = app.embedder.embed(queries)
     figures = {"queries": len(queries), **_latencies(app.engine, set_id, space.dimensions, vectors, None, "")}
-    if "filters" in inspect.signature(nearest_chunks).parameters:
-        filters = [{"document_id": sample.document_id} for sample in samples]
-        figures.update(_latencies(app.engine, set_id, space.dimensions, vectors, filters, "filtered_"))
+    filters = [Filters(document_ids=(sample.document_id,)) for sample in samples]
+    figures.update(_latencies(app.engine, set_id, space.dimensions, vectors, filters, "filtered_"))
     if with_recall:
         figures["recall_at_10"] = _recall(app.engine, set_id, space.dimensions, vectors[:RECALL_QUERIES])
     return figures

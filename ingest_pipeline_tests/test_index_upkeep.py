@@ -41,6 +41,23 @@ def test_most_of_a_set_new_is_a_rebuild_and_a_few_new_vectors_go_in_batches_over
     assert index_upkeep.index_new_vectors(engine, set_id, DIMENSIONS).moved == 0  # nothing left
 
 
+def _buffers_to_find_unindexed(engine, set_id: int) -> int:
+    """Pages read to list the set's unindexed vectors through their index, as search's exact branch does."""
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT chunk_id FROM chunk_embeddings "
+                                 "WHERE set_id = :s AND NOT indexed"), {"s": set_id}).scalar_one()[0]["Plan"]
+    return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+
+
+def test_a_rebuild_leaves_no_old_rows_for_search_to_step_over(engine):
+    set_id, _ = _set_with(engine, {"bulk": 5000})
+    assert _buffers_to_find_unindexed(engine, set_id) > 20  # 5,000 new rows over dozens of pages
+    assert index_upkeep.index_new_vectors(engine, set_id, DIMENSIONS).rebuilt
+    # The move left 5,000 old row versions; vacuumed before the build, search no longer visits them.
+    assert _buffers_to_find_unindexed(engine, set_id) <= 2
+
+
 def test_a_second_upkeep_of_a_set_leaves_the_work_to_the_one_under_way(engine):
     set_id, _ = _set_with(engine, {"doc": 20})
     with engine.connect() as holder:  # as another process's upkeep of this set would hold it

@@ -85,9 +85,18 @@ def _rebuild(engine: Engine, set_id: int, dimensions: int) -> int:
         embeddings.drop_index(conn, set_id)
         moved = conn.execute(text("UPDATE chunk_embeddings SET indexed = true WHERE set_id = :s AND NOT indexed"),
                              {"s": set_id}).rowcount
+    _vacuum(engine)
     with engine.begin() as conn:
         embeddings.ensure_index(conn, set_id, dimensions)
     return moved
+
+
+def _vacuum(engine: Engine) -> None:
+    """Clear the rows the move left behind while the set has no HNSW index to clean (cheap now, a scan of the
+    whole graph later), and give the planner the table's new size. Until autovacuum came, every search
+    visited each old row through the unindexed-rows index: 99 ms p50 instead of 10 at 50k vectors."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) chunk_embeddings")
 
 
 def _move_in_batches(engine: Engine, set_id: int) -> int:
