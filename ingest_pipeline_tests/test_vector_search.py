@@ -81,6 +81,8 @@ def test_a_filter_matching_one_percent_of_20k_chunks_still_gets_k_hits(engine, m
                           "metadata = '{\"team\": \"blue\", \"tags\": [\"a\", \"b\"]}' WHERE id = :d"), {"d": target})
     query = unit_rows(np.random.default_rng(4), 1, DIMENSIONS)[0]
     assert _plain_hnsw_count(engine, set_id, query) < K  # the old query misses
+    # Through the index: 200 matching rows would otherwise be scanned exactly from the start (the next test).
+    monkeypatch.setattr(store_nearest, "EXACT_SCAN_ROWS", 0)
     exact = set(np.argsort(-(vectors[target] @ query))[:K].tolist())
     for filters in (Filters(document_ids=[target]), Filters(external_ids=["ext-42"]), Filters(versions=[2]),
                     Filters(metadata={"team": "blue"}), Filters(metadata={"tags": ["b"]})):
@@ -93,6 +95,21 @@ def test_a_filter_matching_one_percent_of_20k_chunks_still_gets_k_hits(engine, m
     monkeypatch.setattr(store_nearest, "ITERATIVE_SCAN", "off")
     hits = _search(engine, set_id, query, filters=Filters(metadata={"team": "blue"}))
     assert {int(h.text.rsplit(" ", 1)[1]) for h in hits} == exact
+
+
+def test_a_filter_few_vectors_pass_is_scanned_exactly_and_a_broad_one_goes_through_the_index(engine, monkeypatch):
+    set_id, vectors = _indexed_set(engine, documents=20, chunks_each=100, seed=7)
+    monkeypatch.setattr(store_nearest, "EXACT_SCAN_ROWS", 500)
+    few, many = Filters(document_ids=["doc003", "doc004"]), Filters(document_ids=[f"doc{i:03d}" for i in range(6)])
+    with engine.connect() as conn:
+        assert store_nearest.few_match(conn, set_id, few) and not store_nearest.few_match(conn, set_id, many)
+    query = unit_rows(np.random.default_rng(8), 1, DIMENSIONS)[0]
+    for filters in (few, many):
+        allowed = np.vstack([vectors[doc] for doc in filters.document_ids])
+        best = float(np.max(allowed @ query))
+        hits = _search(engine, set_id, query, filters=filters)
+        assert len(hits) == K and hits[0].score == pytest.approx(best, abs=1e-3), filters
+        assert {h.document_id for h in hits} <= set(filters.document_ids)
 
 
 def test_a_filter_that_matches_fewer_than_k_chunks_returns_those_and_no_others(engine):

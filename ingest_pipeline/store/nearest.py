@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 from ingest_pipeline.store.embeddings import indexed_expression
 from ingest_pipeline.store.search_filters import Filters
 
-__all__ = ["Filters", "prepare_scan", "vector_ranked"]
+__all__ = ["Filters", "few_match", "prepare_scan", "vector_ranked"]
 
 # pgvector's upper bound for hnsw.ef_search.
 MAX_EF_SEARCH = 1000
@@ -24,6 +24,10 @@ ITERATIVE_SCAN = "relaxed_order"
 # Tuples a filtered (iterative) index scan visits before it gives up; an exact scan over the rows the
 # filter matches answers then.
 MAX_SCAN_TUPLES = 20_000
+# A filter matching at most this many vectors is answered by an exact scan over them from the start: an
+# index scan would visit about depth / (share matching) tuples to find as many (all 20,000 for a filter
+# matching fewer than depth), and then be asked again exactly anyway.
+EXACT_SCAN_ROWS = 2_000
 
 
 def prepare_scan(conn: Connection, depth: int, filters: Filters) -> None:
@@ -33,6 +37,16 @@ def prepare_scan(conn: Connection, depth: int, filters: Filters) -> None:
     if filters:
         conn.execute(text(f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}"))
         conn.execute(text(f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}"))
+
+
+def few_match(conn: Connection, set_id: int, filters: Filters) -> bool:
+    """Whether at most EXACT_SCAN_ROWS vectors of the set pass `filters` (counted up to one more, no further)."""
+    conditions, params = filters.where()
+    counted = conn.execute(text(
+        f"SELECT count(*) FROM (SELECT 1 FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id "
+        f"JOIN documents d ON d.id = c.document_id WHERE e.set_id = {int(set_id)} {conditions} LIMIT :cap) m"),
+        {**params, "cap": EXACT_SCAN_ROWS + 1}).scalar_one()
+    return counted <= EXACT_SCAN_ROWS
 
 
 def exact_distance(column: str, dimensions: int) -> str:

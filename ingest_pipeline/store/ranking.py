@@ -59,17 +59,21 @@ class Query:
 
 def ranked_rows(conn: Connection, query: Query) -> list[Row]:
     """(document_id, source, page_start, page_end, heading_path, vector similarity, text, chunk_id, external_id,
-    media_type, vector_rank, keyword score, keyword_rank, fused score, snippet), best first. A filtered search
-    whose index scan gave up before k rows matched is asked again with an exact scan over the matching rows."""
+    media_type, vector_rank, keyword score, keyword_rank, fused score, snippet), best first. A filter that few
+    vectors pass is answered by an exact scan over them; with one that many pass, a search whose index scan
+    gave up before k rows matched is asked again with an exact scan over the matching rows."""
     if query.mode.uses_vectors and (query.vector is None or query.set_id is None):
         raise ValueError(f"a {query.mode} search needs a query vector and an embedding set")
     if query.mode.uses_keywords and not query.text:
         raise ValueError(f"a {query.mode} search needs query text")
     vector_depth = max(query.k, query.fusion.vector_depth if query.mode is SearchMode.HYBRID else query.k)
+    filtered = query.mode.uses_vectors and bool(query.filters)
+    if filtered and nearest.few_match(conn, query.set_id, query.filters):
+        return _run(conn, query, vector_depth, use_index=False)
     if query.mode.uses_vectors:
         nearest.prepare_scan(conn, vector_depth, query.filters)
     rows = _run(conn, query, vector_depth, use_index=True)
-    if query.mode.uses_vectors and query.filters and len(rows) < query.k:
+    if filtered and len(rows) < query.k:
         rows = _run(conn, query, vector_depth, use_index=False)
     return rows
 
