@@ -60,6 +60,7 @@ def test_processed_documents_are_reported_searched_and_deleted(client, app, inst
     doc = client.get(f"/documents/{ids[0]}").json()
     assert doc["status"] == "embedded" and doc["media_type"] == "text/markdown" and doc["pages"] == 1
     assert doc["chunk_count"] >= 1 and doc["embeddings"] == doc["chunk_count"] and doc["token_count"] > 0
+    assert doc["partition_key"] == f"lighthouse-lens-md~{ids[0][1:9]}"
     hits = client.get("/search", params={"q": "how the sourdough starter behaves under condition 4", "k": 3}).json()
     assert hits["k"] == 3 and hits["hits"][0]["document_id"] == ids[1]
     assert set(hits["hits"][0]) == {"document_id", "source", "external_id", "media_type", "chunk_id", "page_start",

@@ -50,6 +50,8 @@ def test_ingest_then_again_then_status_and_search(environment, engine, tmp_path)
     assert len(rows) == 3 and all(tuple(row) == DOCUMENT_FIELDS for row in rows)
     assert {row["status"] for row in rows} == {"embedded"}
     assert all(row["chunks"] == row["embeddings"] > 0 for row in rows)
+    # Where each document is found in the Dagster UI: its file name, readable.
+    assert {row["partition"].split("~")[0] for row in rows} == {"otters-md", "bridges-html", "notes-txt"}
     before = _counts(engine)
 
     second = _cli(environment, "ingest", str(folder), "--json")

@@ -45,6 +45,8 @@ class DocumentView(BaseModel):
     token_count: int
     embeddings: int = Field(description="Searchable vectors in the active embedding set (the one search answers from).")
     duplicate_of: str | None
+    partition_key: str = Field(description="The document's partition in Dagster (its name there, never changed by "
+                               "a new version): find its runs and observations in the UI under this key.")
     parse_job_id: str | None = Field(description="The parse job (LlamaParse) that parsed or is parsing this version.")
     page_errors: dict[str, str] = Field(description="Pages the parser could not read, by page number, with the reason.")
     metadata: dict

@@ -159,7 +159,8 @@ def _run_error(result) -> str:
 
 def _intake_failure(path: Path, reason: str) -> dict:
     return {"id": None, "path": str(path), "sha256": None, "status": str(DocumentStatus.FAILED),
-            "failed_stage": "intake", "reason": reason, "attempts": 0, "chunks": 0, "embeddings": 0}
+            "failed_stage": "intake", "reason": reason, "attempts": 0, "chunks": 0, "embeddings": 0,
+            "partition": None}
 
 
 def _print_totals(rows: list[dict]) -> None:

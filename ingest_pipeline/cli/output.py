@@ -8,13 +8,14 @@ from typing import Iterable, Sequence, TextIO
 
 from ingest_pipeline.store.documents import Document
 
-DOCUMENT_FIELDS = ("id", "path", "sha256", "status", "failed_stage", "reason", "attempts", "chunks", "embeddings")
+DOCUMENT_FIELDS = ("id", "path", "sha256", "status", "failed_stage", "reason", "attempts", "chunks", "embeddings",
+                   "partition")
 
 
 def document_row(doc: Document, embeddings: int) -> dict:
     return {"id": doc.id, "path": doc.source, "sha256": doc.sha256, "status": str(doc.status),
             "failed_stage": doc.failed_stage, "reason": doc.reason, "attempts": doc.attempts, "chunks": doc.chunk_count,
-            "embeddings": embeddings}
+            "embeddings": embeddings, "partition": doc.partition_key}
 
 
 def print_json_lines(rows: Iterable[dict], out: TextIO = sys.stdout) -> None:
