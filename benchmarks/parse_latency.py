@@ -11,6 +11,7 @@ import argparse
 import math
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from ingest_pipeline.orchestration.runs import packaged_instance_config
 from ingest_pipeline.settings import VARIABLES
 from ingest_pipeline.store.embedded import embedded_database_url
 from ingest_pipeline_tests import dagster_dev_server
@@ -38,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(args.keep or folder)
         home.mkdir(parents=True, exist_ok=True)
         environment = _environment(home, embedded_database_url(home / "ingest"), args)
-        (home / "dagster").mkdir()  # an empty DAGSTER_HOME, as `dagster dev` without one makes
+        # The instance the CLI makes (README: `DAGSTER_HOME=$PWD/.ingest/dagster dagster dev`): its storage in
+        # the pipeline's Postgres, its queue looked at every second.
+        (home / "dagster").mkdir()
+        shutil.copyfile(packaged_instance_config(), home / "dagster" / "dagster.yaml")
         servers = [_serve(home, environment, "llamaparse", args.llamaparse_port, "--job-seconds", args.job_seconds,
                           "--fault-webhook-drop", str(args.drop), "--seed", str(args.seed)),
                    _serve(home, environment, "openai", args.openai_port),

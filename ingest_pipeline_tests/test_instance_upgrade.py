@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest_pipeline.orchestration.runs import _packaged_instance_config, open_instance
+from ingest_pipeline.orchestration.runs import packaged_instance_config, open_instance
 
 
 def test_an_instance_naming_the_old_storage_module_opens_and_names_the_new_one(environment, tmp_path, monkeypatch):
@@ -11,7 +11,7 @@ def test_an_instance_naming_the_old_storage_module_opens_and_names_the_new_one(e
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
-    current = _packaged_instance_config().read_text(encoding="utf-8")
+    current = packaged_instance_config().read_text(encoding="utf-8")
     old = current.replace("module: ingest_pipeline.orchestration.instance_storage",
                           "module: ingest_pipeline.instance_storage")
     assert old != current

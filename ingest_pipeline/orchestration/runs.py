@@ -30,7 +30,7 @@ def open_instance(dagster_home: Path) -> dg.DagsterInstance:
     with _home_lock(dagster_home):
         config = dagster_home / "dagster.yaml"
         if not config.exists():
-            shutil.copyfile(_packaged_instance_config(), config)
+            shutil.copyfile(packaged_instance_config(), config)
         _follow_moved_storage(config)
         os.environ["DAGSTER_HOME"] = str(dagster_home)
         # One "planned" event per asset for a run over many partitions, not one per partition. (Dagster
@@ -59,7 +59,7 @@ def _home_lock(dagster_home: Path) -> Iterator[None]:
         yield
 
 
-def _packaged_instance_config():
+def packaged_instance_config():
     return resources.files("ingest_pipeline.orchestration") / "instance" / "dagster.yaml"
 
 
