@@ -33,6 +33,7 @@ KEY = "sk-backfill-test"
 # Low enough that the runs wait on the shared budget (the corpus is about 50k tokens in a few requests).
 RPM, TPM = 30, 20_000
 BACKFILL_TIMEOUT_SECONDS = 900
+UPLOADS_SENSOR = "uploads_sensor"
 _BACKFILL_RUNS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
     ... on PartitionBackfill { status runs(limit: 100) { runId status startTime endTime } } ... on Error { message } } }"""
 
@@ -61,6 +62,10 @@ def deployment(database_url, production_environment, simulator, tmp_path_factory
                                     cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=300)
         assert registered.returncode == 0, registered.stderr[-3000:]
         set_pool_limits(environment)
+        # `register` adds the partitions and leaves the work to whoever starts runs: the backfill alone,
+        # as the README's Deployment section says. A running uploads sensor would start runs for the same
+        # documents and take the four run slots from the backfill.
+        _dagster("sensor", "stop", UPLOADS_SENSOR, "-w", str(REPOSITORY / "workspace.yaml"), environment=environment)
         server = dagster_dev_server.start(REPOSITORY / "workspace.yaml", environment, home / "dagster-dev.log")
         engine = create_engine(url)
         try:
@@ -76,9 +81,13 @@ def set_pool_limits(environment: dict[str, str]) -> None:
     (a unique violation on `concurrency_limits` failed one of this test's runs)."""
     limit = yaml.safe_load((REPOSITORY / "dagster.yaml").read_text())["concurrency"]["pools"]["default_limit"]
     for pool in (EMBEDDING_POOL, PARSE_POOL):
-        done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "concurrency", "set", pool,
-                               str(limit)], env=environment, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-3000:]
+        _dagster("instance", "concurrency", "set", pool, str(limit), environment=environment)
+
+
+def _dagster(*arguments: str, environment: dict[str, str]) -> None:
+    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), *arguments], cwd=REPOSITORY,
+                          env=environment, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def _wait_for(server, backfill_id: str) -> dict:
