@@ -15,6 +15,13 @@ from sqlalchemy.exc import DBAPIError
 # scanned exactly. Half precision halves the index and its build time at the same recall@10
 # (benchmarks/vector_storage.py); the column keeps full-precision vectors, which re-score the hits.
 MAX_INDEXED_DIMENSIONS = 4000
+# The graph's links per node and the candidate list while building it (pgvector's defaults: 16 and 64).
+# Measured on the scale curve's store (100,111 chunks of text, hashing embedder, 512 dimensions; queries of
+# 8 words from stored chunks; recall@10 against an exact scan): 16/64 reached 0.870 at ef_search 400 and
+# 0.917 at 800, built in 24 s; 24/128 reached 0.959 at 800 (p99 35 ms), built in 54 s, 164 MB instead of
+# 137 MB; 32/128 0.959 at 600, built in 71 s. An index built before keeps its settings until rebuilt.
+HNSW_M = 24
+HNSW_EF_CONSTRUCTION = 128
 # An HNSW build keeps its graph in maintenance_work_mem and slows down sharply once it spills;
 # the most a build asks for.
 INDEX_BUILD_MEMORY = "512MB"
@@ -60,7 +67,8 @@ def ensure_index(conn: Connection, set_id: int, dimensions: int) -> None:
     # A partial expression index: one column holds every set, each set gets its own typed index, over the
     # rows the upkeep step has moved into it (store/index_upkeep.py); search scans the others exactly.
     create = (f"CREATE INDEX IF NOT EXISTS {_index_name(set_id)} ON chunk_embeddings USING hnsw "
-              f"(({indexed_expression('embedding', dimensions)}) halfvec_cosine_ops) WHERE set_id = {int(set_id)} AND indexed")
+              f"(({indexed_expression('embedding', dimensions)}) halfvec_cosine_ops) "
+              f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE set_id = {int(set_id)} AND indexed")
     try:
         with conn.begin_nested():
             conn.exec_driver_sql(create)
