@@ -8,7 +8,8 @@ from pathlib import Path
 
 COLUMNS = ["kind", "store_documents_before", "documents", "chunks", "seconds", "ms_per_chunk", "steps_ms_per_chunk",
            "ingest_peak_rss_mb", "postgres_peak_pss_mb", "hnsw_index_mb", "search_p50_ms", "search_p99_ms",
-           "filtered_search_p50_ms", "filtered_search_p99_ms", "recall_at_10", "duplicate_chunk_texts"]
+           "filtered_search_p50_ms", "filtered_search_p99_ms", "recall_at_10", "duplicate_chunk_texts",
+           "settle_seconds"]
 
 
 def line(row: dict) -> str:
