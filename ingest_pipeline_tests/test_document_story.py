@@ -1,5 +1,5 @@
-"""Each document's story in Dagster: an observation per document and stage on its own partition, the
-documents_landed check naming failures, and the failed_documents table saying how to re-drive."""
+"""Each document's story in Dagster: on every stage's materialization of its partition, as an observation where
+it ended or turned, the documents_landed check naming failures, and the failed_documents table saying how to re-drive."""
 
 from __future__ import annotations
 
@@ -27,26 +27,32 @@ def _a_run_with_one_failure(app, instance, tmp_path):
     return result, good, bad, partition_keys(app.engine, [good, bad])
 
 
-def test_each_document_gets_its_own_observation_on_its_partition_at_every_stage(app, instance, tmp_path):
+def test_each_document_tells_its_story_on_its_partition_at_every_stage_and_observes_where_it_ended(app, instance,
+                                                                                                   tmp_path):
     result, good, bad, (good_key, bad_key) = _a_run_with_one_failure(app, instance, tmp_path)
-    # And its partition's materialization, which the UI's partition panel shows, tells its own story.
-    by_partition = {m.partition: m.metadata for m in result.asset_materializations_for_node("embeddings")}
-    assert "| status | embedded |" in by_partition[good_key]["this_document"].value
-    assert "| status | failed |" in by_partition[bad_key]["this_document"].value
-    assert by_partition[good_key]["this_document_path"].value.endswith("Red Lentil Soup.md")
+    # Every stage's materialization of the partition, which the UI's partition panel shows, tells its own story.
     for stage in Stage:
-        [story] = _observations(instance, str(stage), good_key)
-        assert story.partition == good_key and story.metadata["document_id"].value == good
+        by_partition = {m.partition: m.metadata for m in result.asset_materializations_for_node(str(stage))}
+        assert f"| document_id | {good} |" in by_partition[good_key]["this_document"].value, stage
+        assert by_partition[good_key]["this_document_path"].value.endswith("Red Lentil Soup.md"), stage
+    embedded_story = {m.partition: m.metadata for m in result.asset_materializations_for_node("embeddings")}
+    assert "| status | embedded |" in embedded_story[good_key]["this_document"].value
+    assert "| status | failed |" in embedded_story[bad_key]["this_document"].value
+    validated_story = {m.partition: m.metadata for m in result.asset_materializations_for_node("validated_content")}
+    assert isinstance(validated_story[good_key]["this_document_preview"], dg.MarkdownMetadataValue)
+    assert "red lentil soup" in validated_story[good_key]["this_document_preview"].value
+
+    # Observations where its way ended or turned: the good document's at its last stage only.
+    assert [stage for stage in Stage if _observations(instance, str(stage), good_key)] == [Stage.EMBEDDINGS]
     [embedded] = _observations(instance, "embeddings", good_key)
     facts = embedded.metadata
+    assert embedded.partition == good_key and facts["document_id"].value == good
     assert isinstance(facts["path"], dg.PathMetadataValue) and facts["path"].value.endswith("Red Lentil Soup.md")
     assert facts["chunks"].value >= 1 and facts["tokens"].value > 0 and facts["status"].value == "embedded"
     assert isinstance(facts["cost_usd"], dg.FloatMetadataValue) and facts["version"].value == 1
     assert isinstance(facts["duration_seconds"], dg.FloatMetadataValue)
-    [validated] = _observations(instance, "validated_content", good_key)
-    assert isinstance(validated.metadata["preview"], dg.MarkdownMetadataValue)
-    assert "red lentil soup" in validated.metadata["preview"].value
 
+    # The failed one's where it failed, and at each later stage that skipped it.
     [rejected] = _observations(instance, "validated_content", bad_key)
     assert rejected.metadata["outcome"].value == "failed"
     assert rejected.metadata["failed_stage"].value == "validated_content" and rejected.metadata["reason"].value
@@ -58,7 +64,7 @@ def test_each_document_gets_its_own_observation_on_its_partition_at_every_stage(
 def test_a_document_found_up_to_date_gets_no_new_observation(app, instance, tmp_path):
     _, good, _, (good_key, _) = _a_run_with_one_failure(app, instance, tmp_path)
     assert materialize(app, instance, [good]).success
-    assert len(_observations(instance, "chunks", good_key)) == 1
+    assert len(_observations(instance, "embeddings", good_key)) == 1
 
 
 def test_the_landed_check_warns_and_names_each_failed_document_with_its_stage_and_reason(app, instance, tmp_path):
