@@ -43,6 +43,8 @@ _ROWS = [
     ("tokens embedded", lambda m: m.tokens, "{:,.0f}", SCENARIOS),
     ("peak RSS of the largest ingesting process (MB)", lambda m: m.peak_rss_mb, "{:.0f}", SCENARIOS),
     ("seconds waited in our rate budget", lambda m: m.budget_wait_seconds, "{:.1f}", SCENARIOS),
+    ("ours: seconds after exit until the background index upkeep was done", lambda m: m.index_seconds, "{:.1f}",
+     SCENARIOS),
     ("floor the limit implies (s)", floor_of, "{:.1f}", ("limited",)),
     ("seconds / floor", lambda m: over_floor(m.seconds, floor_of(m)), "{:.2f}", ("limited",)),
 ]
@@ -62,6 +64,8 @@ def round_line(result: dict) -> str:
                 f"{m.requests} requests, {m.rate_limited} 429s, RSS {m.peak_rss_mb:.0f} MB")
         if m.budget_wait_seconds is not None:
             line += f", budget wait {m.budget_wait_seconds:.1f} s"
+        if m.index_seconds is not None:
+            line += f", indexed {m.index_seconds:.1f} s after exit"
         if scenario == "limited":
             ratio = _formatted(over_floor(m.seconds, floor_of(m)), "{:.2f}")
             line += f", floor {floor_of(m):.1f} s (seconds/floor {ratio})"

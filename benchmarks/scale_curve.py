@@ -45,6 +45,7 @@ def figures(kind: str, documents_before: int, measured: Measurement, postgres_mb
     return {"kind": kind, "store_documents_before": documents_before, "documents": measured.documents,
             "chunks": measured.chunks, "seconds": round(measured.seconds, 2),
             "ms_per_chunk": round(1000 * measured.seconds / max(measured.chunks, 1), 3),
+            "index_after_seconds": round(measured.index_seconds or 0.0, 2),
             "steps_ms_per_chunk": round(1000 * steps / max(measured.chunks, 1), 3),
             "ingest_peak_rss_mb": round(measured.peak_rss_mb, 1), "postgres_peak_pss_mb": round(postgres_mb, 1),
             "statuses": measured.statuses}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 COLUMNS = ["kind", "store_documents_before", "documents", "chunks", "seconds", "ms_per_chunk", "steps_ms_per_chunk",
+           "index_after_seconds",
            "ingest_peak_rss_mb", "postgres_peak_pss_mb", "hnsw_index_mb", "search_p50_ms", "search_p99_ms",
            "filtered_search_p50_ms", "filtered_search_p99_ms", "recall_at_10", "duplicate_chunk_texts",
            "settle_seconds"]
@@ -29,12 +30,12 @@ def write(out: Path, rows: list[dict], embedder: str) -> None:
 
 
 def markdown(rows: list[dict], embedder: str) -> str:
-    header = ["ingest", "store before", "documents", "chunks", "s", "ms/chunk", "ingest RSS MB", "Postgres PSS MB",
+    header = ["ingest", "store before", "documents", "chunks", "s", "ms/chunk", "indexed +s", "ingest RSS MB", "Postgres PSS MB",
               "HNSW MB", "search p50/p99 ms", "filtered p50/p99 ms", "recall@10"]
     lines = [f"Embedder: {embedder}.", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for row in rows:
         cells = [row["kind"], row["store_documents_before"], row["documents"], row["chunks"], row["seconds"],
-                 row["ms_per_chunk"], row["ingest_peak_rss_mb"], row["postgres_peak_pss_mb"], row.get("hnsw_index_mb", ""),
+                 row["ms_per_chunk"], row.get("index_after_seconds", ""), row["ingest_peak_rss_mb"], row["postgres_peak_pss_mb"], row.get("hnsw_index_mb", ""),
                  _pair(row, "search"), _pair(row, "filtered_search"), row.get("recall_at_10", "")]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     return "\n".join(lines)

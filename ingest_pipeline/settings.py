@@ -31,6 +31,8 @@ API_HEAD_TIMEOUT, API_BODY_TIMEOUT, API_KEEPALIVE_TIMEOUT, API_MAX_CONNECTIONS =
 # A body's deadline moves one second later per this many bytes received: an honest upload on a slow link
 # keeps going, a trickle of a byte a second is dropped when the base timeout runs out.
 API_BODY_BYTES_PER_SECOND = 4096
+# How a CLI ingest leaves its new vectors for the HNSW index: to a detached upkeep process, or indexed before it returns.
+INDEX_IN_BACKGROUND, INDEX_BEFORE_RETURNING = "background", "wait"
 _CEILING = "Ceiling on {} per minute to OpenAI, to stay below the account's limit. Empty: the account's limit, learned from the API."
 
 
@@ -78,6 +80,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("INGEST_OPENAI_USD_PER_MILLION", "", "Price per million tokens for cost estimates. Empty: the model's list price."),
     Variable("INGEST_CIRCUIT_FAILURES", str(FAILURE_THRESHOLD), "Consecutive failed requests to a provider before new work for it pauses."),
     Variable("INGEST_CIRCUIT_COOLDOWN", str(COOLDOWN_SECONDS), f"Seconds of the first pause; each failed try after it doubles it (at most {MAX_COOLDOWN_SECONDS})."),
+    Variable("INGEST_INDEX_UPKEEP", INDEX_IN_BACKGROUND, f"After a CLI ingest, new vectors go into the HNSW index in a detached `ingest-pipeline index` (`{INDEX_IN_BACKGROUND}`: the ingest returns once its documents are searchable, found by an exact scan until indexed) or before the ingest returns (`{INDEX_BEFORE_RETURNING}`). Dagster runs leave it to `index_upkeep_sensor`."),
     Variable("INGEST_CHUNK_TOKENS", str(DEFAULT_MAX_TOKENS), "Largest chunk, in cl100k_base tokens."),
     Variable("INGEST_CHUNK_OVERLAP", str(DEFAULT_OVERLAP_TOKENS), "Tokens of the previous chunk repeated at the start of the next."),
     Variable("INGEST_MAX_PAGES", str(MAX_PAGES), "Pages a document may have before it is rejected."),
@@ -128,6 +131,7 @@ class Settings:
     openai_usd_per_million: float | None
     circuit_failures: int
     circuit_cooldown: float
+    index_upkeep: str
     chunk_tokens: int
     chunk_overlap: int
     max_pages: int
@@ -176,6 +180,7 @@ class Settings:
             openai_usd_per_million=float(env["INGEST_OPENAI_USD_PER_MILLION"]) if env["INGEST_OPENAI_USD_PER_MILLION"] else None,
             circuit_failures=int(env["INGEST_CIRCUIT_FAILURES"]),
             circuit_cooldown=float(env["INGEST_CIRCUIT_COOLDOWN"]),
+            index_upkeep=env["INGEST_INDEX_UPKEEP"],
             chunk_tokens=int(env["INGEST_CHUNK_TOKENS"]),
             chunk_overlap=int(env["INGEST_CHUNK_OVERLAP"]),
             max_pages=int(env["INGEST_MAX_PAGES"]),

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from ingest_pipeline.orchestration.instance_storage import SCHEMA as DAGSTER_SCHEMA
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION
 from ingest_pipeline.service.application import Application
-from ingest_pipeline.settings import Settings
+from ingest_pipeline.settings import INDEX_BEFORE_RETURNING, Settings
 from ingest_pipeline.store.embedded import embedded_database_url
 from ingest_pipeline.store.engine import get_engine
 
@@ -70,8 +70,11 @@ def _empty_schema(conn, schema: str, kept: tuple[str, ...]) -> None:
 
 @pytest.fixture
 def environment(tmp_path, database_url, engine) -> dict[str, str]:
-    """Environment variables for a pipeline using the test database and a fresh home folder."""
-    return {"INGEST_HOME": str(tmp_path / "home"), "INGEST_DATABASE_URL": database_url}
+    """Environment variables for a pipeline using the test database and a fresh home folder. A CLI ingest
+    indexes its vectors before it returns: a detached upkeep would outlive the test that started it (the
+    background default has its own tests, which wait for it)."""
+    return {"INGEST_HOME": str(tmp_path / "home"), "INGEST_DATABASE_URL": database_url,
+            "INGEST_INDEX_UPKEEP": INDEX_BEFORE_RETURNING}
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The code location loads and has the shape users rely on: six partitioned assets in a chain, in-process runs."""
+"""The code location loads and has the shape users rely on: six partitioned assets in a chain, the search index
+after them in a job of its own, in-process runs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ingest_pipeline.definitions import defs
 from ingest_pipeline.domain.statuses import STAGES
 from ingest_pipeline.orchestration.code_location import INGEST_JOB
 from ingest_pipeline.orchestration.policies import DOCUMENTS_PARTITION, DOCUMENTS_PER_RUN, INGEST_GROUP
+from ingest_pipeline.orchestration.search_index import INDEX_JOB, SEARCH_GROUP
 
 
 def test_definitions_validate():
@@ -30,3 +32,11 @@ def test_the_stage_assets_form_one_chain_partitioned_by_documents():
 def test_the_ingest_job_runs_in_process():
     job = defs.resolve_job_def(INGEST_JOB)
     assert job.executor_def.name == dg.in_process_executor.name
+
+
+def test_the_search_index_follows_embeddings_in_a_job_of_its_own():
+    node = defs.resolve_asset_graph().get(dg.AssetKey("search_index"))
+    assert node.parent_keys == {dg.AssetKey("embeddings")} and node.partitions_def is None
+    assert node.group_name == SEARCH_GROUP != INGEST_GROUP  # so no ingest run waits for it
+    assert defs.resolve_job_def(INDEX_JOB).executor_def.name == dg.in_process_executor.name
+    assert defs.resolve_sensor_def("index_upkeep_sensor").job_name == INDEX_JOB

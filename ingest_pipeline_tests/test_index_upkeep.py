@@ -1,14 +1,18 @@
 """Index upkeep: new vectors move into the HNSW index in batches (or by a rebuild when they are most of the set),
-one upkeep per set at a time, a set too wide to index is searched exactly, and migration 0012 keeps old data."""
+one upkeep per set at a time (a second one waits), every set behind is caught up, a set too wide to index is
+searched exactly, and migration 0012 keeps old data."""
 
 from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
 from ingest_pipeline.search.nearest import nearest_chunks
-from ingest_pipeline.store import embeddings, index_upkeep
+from ingest_pipeline.store import embedding_sets, embeddings, index_upkeep
 from ingest_pipeline.store.migrations import available_migrations, migrate
 from ingest_pipeline_tests.scratch_postgres import scratch_database
 from ingest_pipeline_tests.vector_sets import add_documents, indexed_flags, publish, unit_rows
@@ -58,14 +62,37 @@ def test_a_rebuild_leaves_no_old_rows_for_search_to_step_over(engine):
     assert _buffers_to_find_unindexed(engine, set_id) <= 2
 
 
-def test_a_second_upkeep_of_a_set_leaves_the_work_to_the_one_under_way(engine):
+def test_a_second_upkeep_of_a_set_waits_for_the_one_under_way_then_takes_in_what_it_left(engine):
     set_id, _ = _set_with(engine, {"doc": 20})
-    with engine.connect() as holder:  # as another process's upkeep of this set would hold it
+    with ThreadPoolExecutor(1) as pool, engine.connect() as holder:
         holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": index_upkeep._UPKEEP_LOCK + set_id})
-        upkeep = index_upkeep.index_new_vectors(engine, set_id, DIMENSIONS)
+        second = pool.submit(index_upkeep.index_new_vectors, engine, set_id, DIMENSIONS)
+        time.sleep(0.5)
+        assert not second.done() and index_upkeep.unindexed_count(engine, set_id) == 20  # waiting, not moving
         holder.execute(text("SELECT pg_advisory_unlock_all()"))
-    assert upkeep.moved == 0 and "under way" in upkeep.skipped
-    assert index_upkeep.unindexed_count(engine, set_id) == 20
+        upkeep = second.result(timeout=30)
+    assert upkeep.moved == 20 and upkeep.waited_seconds >= 0.4
+    assert index_upkeep.unindexed_count(engine, set_id) == 0
+
+
+def test_catch_up_finds_every_set_behind_the_active_one_first_and_skips_sets_too_wide(engine):
+    first, _ = _set_with(engine, {"a": 5})
+    wide = embeddings.MAX_INDEXED_DIMENSIONS + 96
+    _set_with(engine, {"w": 3}, dimensions=wide)
+    with engine.begin() as conn:
+        second = embeddings.ensure_set(conn, "test", "upkeep-active", DIMENSIONS)
+        add_documents(conn, ["b"])
+        publish(conn, second, {"b": unit_rows(np.random.default_rng(3), 5, DIMENSIONS)})
+        embedding_sets.activate_if_none(conn, second)
+    assert [found.id for found in index_upkeep.sets_behind(engine)] == [second, first]
+    assert [(found.id, upkeep.moved) for found, upkeep in index_upkeep.catch_up(engine)] == [(second, 5), (first, 5)]
+    assert index_upkeep.sets_behind(engine) == []
+    with engine.begin() as conn:  # a rebuild cut short between dropping the index and building it again
+        embeddings.drop_index(conn, first)
+    assert [found.id for found in index_upkeep.sets_behind(engine)] == [first]
+    [(_, upkeep)] = index_upkeep.catch_up(engine)
+    with engine.connect() as conn:
+        assert upkeep.rebuilt and embeddings.index_exists(conn, first)
 
 
 def test_a_set_wider_than_the_index_takes_is_searched_exactly(engine):

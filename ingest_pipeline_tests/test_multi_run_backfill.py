@@ -33,7 +33,10 @@ KEY = "sk-backfill-test"
 # Low enough that the runs wait on the shared budget (the corpus is about 50k tokens in a few requests).
 RPM, TPM = 30, 20_000
 BACKFILL_TIMEOUT_SECONDS = 900
+INDEX_TIMEOUT_SECONDS = 240
 UPLOADS_SENSOR = "uploads_sensor"
+_UPKEEP_RUNS = """query { runsOrError(filter: {pipelineName: "index_upkeep"}) {
+    ... on Runs { results { runId status } } ... on PythonError { message } } }"""
 _BACKFILL_RUNS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
     ... on PartitionBackfill { status runs(limit: 100) { runId status startTime endTime } } ... on Error { message } } }"""
 
@@ -137,3 +140,19 @@ def test_a_backfill_of_1000_documents_spreads_over_concurrent_runs_within_one_bu
     served = config.stats.snapshot()
     assert served["inputs"] == texts
     assert served["by_outcome"].get("rate_limited", 0) == 0, served
+    # No run waited for the HNSW index: the upkeep sensor's own runs take every vector in afterwards.
+    assert _wait_for_index(server, engine)
+
+
+def _wait_for_index(server, engine) -> list[dict]:
+    """The index upkeep runs, once every vector is indexed and none of them is still queued or running."""
+    deadline = time.monotonic() + INDEX_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            left = conn.execute(text("SELECT count(*) FROM chunk_embeddings WHERE NOT indexed")).scalar_one()
+        runs = server.graphql(_UPKEEP_RUNS)["runsOrError"]["results"]
+        if left == 0 and runs and {run["status"] for run in runs} == {"SUCCESS"}:
+            return runs
+        time.sleep(3)
+    pytest.fail(f"{left} vectors still unindexed after {INDEX_TIMEOUT_SECONDS} s, upkeep runs {runs}:\n"
+                f"{server.log_tail()}")

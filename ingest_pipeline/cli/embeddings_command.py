@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from ingest_pipeline.cli.index_command import keep_index_up
 from ingest_pipeline.cli.output import print_json_lines, print_table
 from ingest_pipeline.service.application import Application
 from ingest_pipeline.store import embedding_sets, embeddings
@@ -67,6 +68,7 @@ def fill_set(args) -> int:
         for result in launch_ingest(app.settings.dagster_home, lacking, app.resources, assets=["embeddings"]):
             if not result.success:
                 print(f"run {result.run_id} failed: see the run in the Dagster UI", file=sys.stderr)
+        keep_index_up(app)
     configured = _configured_set_id(app)
     with app.engine.connect() as conn:
         found = embedding_sets.coverage(conn, [configured]) if configured is not None else []

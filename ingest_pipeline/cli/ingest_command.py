@@ -9,6 +9,7 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from ingest_pipeline.cli.dagster_set_up import DagsterSetUp
+from ingest_pipeline.cli.index_command import keep_index_up
 from ingest_pipeline.cli.output import DOCUMENT_FIELDS, document_row, print_json_lines, print_table
 from ingest_pipeline.cli.progress import ProgressReporter
 from ingest_pipeline.cli.thread_map import map_in_threads
@@ -119,7 +120,7 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[dict]]:
 
 def process_documents(app: Application, ids: list[str], show_progress: bool,
                       dagster: DagsterSetUp | None = None) -> None:
-    """Run the ingest job in process over those of `ids` that still owe work."""
+    """Run the ingest job in process over those of `ids` that still owe work, then see to the search index."""
     pending = [doc.id for doc, _ in app.documents(ids) if doc.status not in SETTLED]
     if not pending:
         return
@@ -130,6 +131,7 @@ def process_documents(app: Application, ids: list[str], show_progress: bool,
     for result in results:
         if not result.success:
             print(f"run {result.run_id} failed: {_run_error(result)}", file=sys.stderr)
+    keep_index_up(app)
 
 
 def _finish_parse_jobs(app: Application, ids: list[str], dagster: DagsterSetUp) -> list:

@@ -10,6 +10,7 @@ import warnings
 from ingest_pipeline.cli import (
     doctor_command,
     embeddings_command,
+    index_command,
     ingest_command,
     query_commands,
     service_commands,
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_command.add_to(commands)
     query_commands.add_to(commands)
     embeddings_command.add_to(commands)
+    index_command.add_to(commands)
     service_commands.add_to(commands)
     simulate_command.add_to(commands)
     doctor_command.add_to(commands)

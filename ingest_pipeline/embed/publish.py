@@ -15,7 +15,6 @@ from ingest_pipeline.embed.embedder import Usage
 from ingest_pipeline.store import chunks, documents, embedding_sets, embeddings
 from ingest_pipeline.store.chunks import StoredChunk
 from ingest_pipeline.store.documents import Document
-from ingest_pipeline.store.index_upkeep import Upkeep
 
 # Documents published per transaction by the bulk path: few round trips, bounded transactions.
 PUBLISH_BATCH = 200
@@ -26,8 +25,8 @@ log = logging.getLogger(__name__)
 class EmbeddingPass:
     """What one pass over a run's pending chunks did; `error` is why some texts are still missing.
 
-    `published` holds the facts of the documents the pass already published in bulk; `upkeep`, what the
-    index upkeep at its end did; `switched`, whether search now answers from the pass's set.
+    `published` holds the facts of the documents the pass already published in bulk; `switched`, whether
+    search now answers from the pass's set.
     """
 
     set_id: int
@@ -40,7 +39,6 @@ class EmbeddingPass:
     rejected: dict[str, str] = field(default_factory=dict)
     pending_documents: set[str] = field(default_factory=set)
     published: dict[str, dict] = field(default_factory=dict)
-    upkeep: Upkeep = field(default_factory=Upkeep)
     switched: bool = False
 
 

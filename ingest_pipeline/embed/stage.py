@@ -14,9 +14,8 @@ from ingest_pipeline.embed.embedder import Embedder, EmbeddingSpace
 from ingest_pipeline.embed.openai_requests import ProviderConfigurationError
 from ingest_pipeline.embed.publish import EmbeddingPass, Publisher, hashes_by_document
 from ingest_pipeline.embed.window import Window
-from ingest_pipeline.store import chunks, documents, embedding_sets, embeddings, index_upkeep
+from ingest_pipeline.store import chunks, documents, embedding_sets, embeddings
 from ingest_pipeline.store.chunks import StoredChunk
-from ingest_pipeline.store.embedding_sets import EmbeddingSet
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,8 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
     flight, and each document is published (in bulk) as soon as all its texts have vectors, while
     the next requests are still out; the rest are left to `publish_document`, which says why.
 
-    Published vectors land outside the HNSW index (search scans them exactly); once every document is
-    published, the index upkeep takes them in, in batches or by a rebuild, whichever costs less."""
+    Published vectors land outside the HNSW index (search scans them exactly); the index upkeep, a step
+    of its own that no ingest waits for (store/index_upkeep.py), takes them in afterwards."""
     space = embedder.space
     with engine.begin() as conn:
         # The configured set: the active one, or a new one filling in the background while search stays on
@@ -38,36 +37,33 @@ def embed_pending(engine: Engine, document_ids: Sequence[str], embedder: Embedde
         pending = chunks.pending(conn, document_ids, set_id)
         have = embeddings.cached(conn, set_id, [c.text_hash for c in pending])
         versions = {doc.id: doc.sha256 for doc in documents.get_many(conn, sorted({c.document_id for c in pending}))}
-    active = _embed_for_active_set_too(engine, document_ids, embedder, set_id)
+    _embed_for_active_set_too(engine, document_ids, embedder, set_id)
     work = _distinct_missing(pending, have)
     result = EmbeddingPass(set_id, cache_hits=len({c.text_hash for c in pending} & have),
                            pending_documents=set(versions))
     publisher = Publisher(engine, result, versions, hashes_by_document(pending), have)
     _embed_all(engine, result, work, embedder, space.dimensions, publisher.texts_stored)
     publisher.publish_the_rest()
-    result.upkeep = index_upkeep.index_new_vectors(engine, set_id, space.dimensions)
-    if active is not None:
-        index_upkeep.index_new_vectors(engine, active.id, active.dimensions)
     return result
 
 
 def _embed_for_active_set_too(engine: Engine, document_ids: Sequence[str], embedder: Embedder,
-                              set_id: int) -> EmbeddingSet | None:
+                              set_id: int) -> None:
     """While the configured set fills beside the active one, new and changed documents get vectors in the
     active set too, cached before they are published (publishing attaches every set's cached vectors), so
     search, still on the active set, finds them at once. Best effort: without them a document is found
-    once search switches. Returns the active set if it embedded for it."""
+    once search switches."""
     with engine.connect() as conn:
         active = embedding_sets.active_set(conn)
         if active is None or active.id == set_id:
-            return None
+            return
         pending = chunks.pending(conn, document_ids, active.id)
         have = embeddings.cached(conn, active.id, [c.text_hash for c in pending])
     other = embedder.for_space(EmbeddingSpace(active.embedder, active.model, active.dimensions))
     if other is None:
         log.warning("the embedder cannot make vectors of the active set %s (%s): new documents are searchable "
                     "once search switches to the configured set", active.id, active.name)
-        return None
+        return
     side = EmbeddingPass(active.id)
     try:
         _embed_all(engine, side, _distinct_missing(pending, have), other, active.dimensions, lambda batch: None)
@@ -75,7 +71,6 @@ def _embed_for_active_set_too(engine: Engine, document_ids: Sequence[str], embed
         side.error = str(error)
     if side.error:
         log.warning("embedding for the active set %s (%s) failed: %s", active.id, active.name, side.error)
-    return active
 
 
 def _embed_all(engine: Engine, result: EmbeddingPass, work: list[StoredChunk], embedder: Embedder,

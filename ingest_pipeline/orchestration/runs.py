@@ -117,3 +117,12 @@ def launch_ingest(dagster_home: Path, document_ids: Sequence[str], resources: di
     add_partitions(instance, keys)
     ordered = instance.get_dynamic_partitions(DOCUMENTS_PARTITION)
     return [run_job(job, instance, start, end, assets=assets) for start, end in partition_ranges(ordered, keys)]
+
+
+def run_index_upkeep(dagster_home: Path, resources: dict) -> dg.ExecuteInProcessResult:
+    """One in-process run of the index upkeep job (the `search_index` asset) on the persistent instance."""
+    from ingest_pipeline.orchestration.code_location import build_definitions
+    from ingest_pipeline.orchestration.search_index import INDEX_JOB
+
+    job = build_definitions(resources).resolve_job_def(INDEX_JOB)
+    return job.execute_in_process(instance=open_instance(dagster_home), run_config=_QUIET, raise_on_error=False)

@@ -1,5 +1,8 @@
 """Index upkeep: a set's new vectors, published unindexed, moved into its HNSW index in batches over several
-connections, or the index rebuilt when they are a large share of the set; search stays exact meanwhile."""
+connections, or the index rebuilt when they are a large share of the set; search stays exact meanwhile.
+
+No ingest waits for it: it runs as a step of its own (the `search_index` asset, or the CLI's background
+`ingest-pipeline index`) once documents are published and searchable."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
-from ingest_pipeline.store import embeddings
+from ingest_pipeline.store import embedding_sets, embeddings
+from ingest_pipeline.store.embedding_sets import EmbeddingSet
 
 # Vectors moved into the index per transaction: short transactions, few round trips.
 UPKEEP_BATCH = 250
@@ -23,19 +27,43 @@ UPKEEP_CONNECTIONS = 4
 # connections' inserts 3.3 ms per new vector (2,540 in 8.3 s); inserting d new into n indexed costs less
 # while d * 3.3 < (n + d) * 0.55, i.e. d < ~0.2 n.
 REBUILD_SHARE = 0.2
-# One upkeep per set at a time, across processes (plus the set id); a second one finds the lock taken
-# and leaves the work to the first, which keeps moving batches until none is left.
+# One upkeep per set at a time, across processes (plus the set id); a second one waits for the first,
+# then takes in what that one left (vectors published after its rebuild began).
 _UPKEEP_LOCK = 7_420_300
 
 
 @dataclass(frozen=True)
 class Upkeep:
-    """What one upkeep did: vectors moved into the index, whether it rebuilt it, how long it took."""
+    """What one upkeep did: vectors moved into the index, whether it rebuilt it, how long it took (of which
+    how long it waited for another upkeep of the set)."""
 
     moved: int = 0
     rebuilt: bool = False
     seconds: float = 0.0
+    waited_seconds: float = 0.0
     skipped: str | None = None
+
+
+def sets_behind(engine: Engine) -> list[EmbeddingSet]:
+    """Indexable sets with vectors not yet in their HNSW index, or with vectors and no index (a rebuild that
+    did not finish): the active set first, as search answers from it."""
+    with engine.connect() as conn:
+        behind = [found for found in embedding_sets.all_sets(conn)
+                  if embeddings.is_indexable(found.dimensions) and _is_behind(conn, found.id)]
+    return sorted(behind, key=lambda found: not found.active)
+
+
+def _is_behind(conn, set_id: int) -> bool:
+    if conn.execute(text("SELECT EXISTS (SELECT 1 FROM chunk_embeddings WHERE set_id = :s AND NOT indexed)"),
+                    {"s": set_id}).scalar_one():
+        return True
+    return not embeddings.index_exists(conn, set_id) and conn.execute(
+        text("SELECT EXISTS (SELECT 1 FROM chunk_embeddings WHERE set_id = :s)"), {"s": set_id}).scalar_one()
+
+
+def catch_up(engine: Engine) -> list[tuple[EmbeddingSet, Upkeep]]:
+    """Bring every set behind up to date: what each set's upkeep did."""
+    return [(found, index_new_vectors(engine, found.id, found.dimensions)) for found in sets_behind(engine)]
 
 
 def unindexed_count(engine: Engine, set_id: int) -> int:
@@ -50,17 +78,16 @@ def index_new_vectors(engine: Engine, set_id: int, dimensions: int) -> Upkeep:
         return Upkeep(skipped=f"{dimensions} dimensions: searched exactly")
     started = time.perf_counter()
     with engine.connect() as holder:
-        if not holder.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _UPKEEP_LOCK + set_id}).scalar_one():
-            holder.rollback()
-            return Upkeep(skipped="another upkeep of this set is under way")
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _UPKEEP_LOCK + set_id})
+        holder.commit()
+        waited = time.perf_counter() - started
         try:
-            holder.commit()
             rebuild = _should_rebuild(engine, set_id)
             moved = _rebuild(engine, set_id, dimensions) if rebuild else _move_in_batches(engine, set_id)
         finally:
             holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _UPKEEP_LOCK + set_id})
             holder.commit()
-    return Upkeep(moved, rebuild, time.perf_counter() - started)
+    return Upkeep(moved, rebuild, time.perf_counter() - started, waited)
 
 
 def _should_rebuild(engine: Engine, set_id: int) -> bool:
