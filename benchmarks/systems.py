@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -11,6 +12,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 from benchmarks.dagster_figures import ours_run_figures
 from ingest_pipeline.chunk.blocks import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP_TOKENS
@@ -64,8 +67,9 @@ class Target:
     openai_url: str
 
 
-def measure_process(argv: list[str], env: dict[str, str], exit_codes: tuple[int, ...] = (0,)) -> tuple[str, float, float]:
-    """(stdout, seconds, peak RSS in MB) of a child; wait4 gives that child's rusage, whose maxrss is
+def measure_process(argv: list[str], env: dict[str, str], exit_codes: tuple[int, ...] = (0,)
+                    ) -> tuple[str, float, float, str]:
+    """(stdout, seconds, peak RSS in MB, stderr) of a child; wait4 gives that child's rusage, whose maxrss is
     the largest of the child's and those of the descendants it waited for (Linux): the peak of any
     one process, not a sum (forked workers share the parent's pages until they write them)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -79,7 +83,7 @@ def measure_process(argv: list[str], env: dict[str, str], exit_codes: tuple[int,
     if child.returncode not in exit_codes or not stdout.strip():  # both systems print what they did
         silent = "" if stdout.strip() else ", printing nothing"
         raise RuntimeError(f"{argv[2]} exited with {child.returncode}{silent}:\n{stderr[-3000:]}")
-    return stdout, seconds, usage.ru_maxrss / 1024
+    return stdout, seconds, usage.ru_maxrss / 1024, stderr
 
 
 def ours_environment(target: Target, embedder: str = OPENAI) -> dict[str, str]:
@@ -100,7 +104,7 @@ def run_ours(corpus: Path, target: Target, embedder: str = OPENAI) -> Measuremen
     """`ingest-pipeline ingest CORPUS --json`, exactly as a user runs it, on the target database."""
     env = ours_environment(target, embedder)
     started = time.time()
-    stdout, seconds, rss = measure_process(  # ours exits 1 when a document failed, which is reported
+    stdout, seconds, rss, stderr = measure_process(  # ours exits 1 when a document failed, which is reported
         [sys.executable, "-m", "ingest_pipeline.cli.main", "ingest", str(corpus), "--json"], env, (0, 1))
     rows = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     settings = {key: value for key, value in env.items() if key.startswith("INGEST_")}
@@ -108,20 +112,38 @@ def run_ours(corpus: Path, target: Target, embedder: str = OPENAI) -> Measuremen
     stages = {STARTUP_STAGE: max(0.0, seconds - sum(stages.values())), **stages}
     return Measurement(OURS, seconds, rss, documents=len(rows), chunks=sum(row["chunks"] or 0 for row in rows),
                        stages=stages, statuses=dict(Counter(row["status"] for row in rows)), budget_wait_seconds=waited,
-                       index_seconds=wait_for_index(env))
+                       index_seconds=wait_for_index(stderr, target))
 
 
-def wait_for_index(env: dict[str, str]) -> float:
-    """Seconds until the index upkeep the ingest left running is done: `ingest-pipeline index` waits for it."""
+def wait_for_index(stderr: str, target: Target) -> float:
+    """Seconds from the ingest's exit until the index upkeep process it left running exited, every vector then
+    checked to be indexed (0 when it left none)."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "ingest_pipeline.cli.main", "index"], env=env, check=True,
-                   capture_output=True, cwd=Path(__file__).parent.parent)
+    found = re.search(r"in the background \(process (\d+),", stderr)
+    while found and process_alive(int(found.group(1))):
+        time.sleep(0.05)
+    engine = create_engine(target.database_url)
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(text("SELECT count(*) FROM chunk_embeddings WHERE NOT indexed")).scalar_one()
+    finally:
+        engine.dispose()
+    if left:
+        raise RuntimeError(f"the index upkeep left {left} vectors unindexed (see INGEST_HOME/logs/index-upkeep.log)")
     return time.monotonic() - started
+
+
+def process_alive(pid: int) -> bool:
+    """Running: not gone, nor exited and waiting to be reaped (a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def run_llamaindex(corpus: Path, target: Target) -> Measurement:
     """The worker's `IngestionPipeline` run, timed from outside as ours is; its own clock only splits the stages."""
-    stdout, seconds, rss = measure_process([
+    stdout, seconds, rss, _ = measure_process([
         sys.executable, "-m", "benchmarks.llamaindex_worker", "--corpus", str(corpus),
         "--database-url", target.database_url, "--async-url", target.async_url, "--openai-url", target.openai_url,
         "--chunk-tokens", str(CHUNK_TOKENS), "--overlap-tokens", str(CHUNK_OVERLAP),

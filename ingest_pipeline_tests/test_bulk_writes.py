@@ -125,14 +125,15 @@ def test_documents_are_published_as_their_vectors_arrive_not_after_the_last_requ
     assert SEEN[0] == 0 and SEEN[-1] >= 1 and SEEN == sorted(SEEN)
 
 
-def test_a_missing_index_is_made_again_by_the_next_pass(engine):
+def test_an_ingest_leaves_an_existing_sets_missing_index_to_the_upkeep(engine):
     with engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, "test", "index", 8)
-        embeddings.drop_index(conn, set_id)  # as a bulk load that crashed before building it again
+        assert _hnsw_present(conn, set_id)  # a new set's, empty: built at once
+        embeddings.drop_index(conn, set_id)  # as a rebuild cut short before building it again
     with engine.begin() as conn:
-        assert not _hnsw_present(conn, set_id)
+        # Building it here would hold up this ingest's publishing for the whole build.
         assert embeddings.ensure_set(conn, "test", "index", 8) == set_id
-        assert _hnsw_present(conn, set_id)
+        assert not _hnsw_present(conn, set_id)
 
 
 def _wide_set(app, tmp_path, rows: int = 1200) -> int:
@@ -149,15 +150,22 @@ def _wide_set(app, tmp_path, rows: int = 1200) -> int:
 
 
 def _build_index_noting_workers(app, set_id: int, caplog, maintenance_work_mem: str | None = None) -> list[str]:
-    """ensure_index, hearing Postgres's DEBUG notes on how it builds (SQLAlchemy logs server notices)."""
+    """The upkeep's concurrent build, hearing Postgres's DEBUG notes on how it builds (SQLAlchemy logs server
+    notices)."""
     caplog.set_level(logging.INFO, logger="sqlalchemy.dialects.postgresql")
-    with app.engine.begin() as conn:
-        conn.execute(text("SET LOCAL client_min_messages = debug1"))
+    with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SET client_min_messages = debug1"))
         if maintenance_work_mem:  # as an operator's setting for the role or database would be
-            conn.execute(text(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'"))
+            conn.execute(text(f"SET maintenance_work_mem = '{maintenance_work_mem}'"))
         caplog.clear()
-        embeddings.ensure_index(conn, set_id, 1536)
+        try:
+            embeddings.build_index_concurrently(conn, set_id, 1536)
+        finally:
+            conn.execute(text("RESET client_min_messages"))
         assert _hnsw_present(conn, set_id)
+        valid = conn.execute(text("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'chunk_embeddings'::regclass"
+                                  )).scalar_one()
+        assert valid  # the failed try left no invalid index
     return [r.getMessage() for r in caplog.records if "parallel workers" in r.getMessage() or "serially" in r.getMessage()]
 
 

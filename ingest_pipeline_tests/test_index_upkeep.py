@@ -4,7 +4,6 @@ searched exactly, and migration 0012 keeps old data."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,6 +14,7 @@ from ingest_pipeline.search.nearest import nearest_chunks
 from ingest_pipeline.store import embedding_sets, embeddings, index_upkeep
 from ingest_pipeline.store.migrations import available_migrations, migrate
 from ingest_pipeline_tests.scratch_postgres import scratch_database
+from ingest_pipeline_tests.upkeep_locks import upkeep_held, wait_for_a_waiter
 from ingest_pipeline_tests.vector_sets import add_documents, indexed_flags, publish, unit_rows
 
 DIMENSIONS = 8
@@ -64,35 +64,53 @@ def test_a_rebuild_leaves_no_old_rows_for_search_to_step_over(engine):
 
 def test_a_second_upkeep_of_a_set_waits_for_the_one_under_way_then_takes_in_what_it_left(engine):
     set_id, _ = _set_with(engine, {"doc": 20})
-    with ThreadPoolExecutor(1) as pool, engine.connect() as holder:
-        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": index_upkeep._UPKEEP_LOCK + set_id})
-        second = pool.submit(index_upkeep.index_new_vectors, engine, set_id, DIMENSIONS)
-        time.sleep(0.5)
-        assert not second.done() and index_upkeep.unindexed_count(engine, set_id) == 20  # waiting, not moving
-        holder.execute(text("SELECT pg_advisory_unlock_all()"))
-        upkeep = second.result(timeout=30)
-    assert upkeep.moved == 20 and upkeep.waited_seconds >= 0.4
-    assert index_upkeep.unindexed_count(engine, set_id) == 0
+    with ThreadPoolExecutor(1) as pool:
+        with upkeep_held(engine, set_id):  # as another process's upkeep of this set would hold it
+            assert index_upkeep.upkeep_under_way(engine)
+            second = pool.submit(index_upkeep.index_new_vectors, engine, set_id, DIMENSIONS)
+            wait_for_a_waiter(engine, set_id)
+            assert index_upkeep.unindexed_count(engine, set_id) == 20  # waiting, not moving
+            with engine.begin() as conn:  # published while the first one works: left for the second
+                add_documents(conn, ["late"])
+                publish(conn, set_id, {"late": unit_rows(np.random.default_rng(4), 5, DIMENSIONS)})
+        upkeep = second.result(timeout=60)
+    assert upkeep.moved == 25 and upkeep.waited_seconds > 0
+    assert index_upkeep.unindexed_count(engine, set_id) == 0 and not index_upkeep.upkeep_under_way(engine)
 
 
-def test_catch_up_finds_every_set_behind_the_active_one_first_and_skips_sets_too_wide(engine):
-    first, _ = _set_with(engine, {"a": 5})
+def test_an_upkeep_waits_for_a_stuck_one_only_so_long(engine, monkeypatch):
+    set_id, _ = _set_with(engine, {"doc": 3})
+    monkeypatch.setattr(index_upkeep, "UPKEEP_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(index_upkeep, "_TRY_SECONDS", 0.2)
+    with upkeep_held(engine, set_id):
+        upkeep = index_upkeep.index_new_vectors(engine, set_id, DIMENSIONS)
+    assert upkeep.moved == 0 and f"another upkeep held embedding set {set_id}" in upkeep.skipped
+    assert index_upkeep.unindexed_count(engine, set_id) == 3  # left for the next upkeep
+
+
+def test_catch_up_takes_the_active_and_the_configured_set_the_active_first_and_no_other(engine):
+    configured, _ = _set_with(engine, {"a": 5})
     wide = embeddings.MAX_INDEXED_DIMENSIONS + 96
     _set_with(engine, {"w": 3}, dimensions=wide)
     with engine.begin() as conn:
-        second = embeddings.ensure_set(conn, "test", "upkeep-active", DIMENSIONS)
+        retired = embeddings.ensure_set(conn, "test", "retired", DIMENSIONS)
+        add_documents(conn, ["r"])
+        publish(conn, retired, {"r": unit_rows(np.random.default_rng(5), 4, DIMENSIONS)})
+        active = embeddings.ensure_set(conn, "test", "upkeep-active", DIMENSIONS)
         add_documents(conn, ["b"])
-        publish(conn, second, {"b": unit_rows(np.random.default_rng(3), 5, DIMENSIONS)})
-        embedding_sets.activate_if_none(conn, second)
-    assert [found.id for found in index_upkeep.sets_behind(engine)] == [second, first]
-    assert [(found.id, upkeep.moved) for found, upkeep in index_upkeep.catch_up(engine)] == [(second, 5), (first, 5)]
-    assert index_upkeep.sets_behind(engine) == []
+        publish(conn, active, {"b": unit_rows(np.random.default_rng(3), 5, DIMENSIONS)})
+        embedding_sets.activate_if_none(conn, active)
+    space = ("test", f"upkeep-{DIMENSIONS}", DIMENSIONS)
+    assert [found.id for found in index_upkeep.sets_behind(engine, space)] == [active, configured]
+    assert [(found.id, upkeep.moved) for found, upkeep in index_upkeep.catch_up(engine, space)] == [(active, 5),
+                                                                                                  (configured, 5)]
+    assert index_upkeep.sets_behind(engine, space) == [] and index_upkeep.unindexed_count(engine, retired) == 4
     with engine.begin() as conn:  # a rebuild cut short between dropping the index and building it again
-        embeddings.drop_index(conn, first)
-    assert [found.id for found in index_upkeep.sets_behind(engine)] == [first]
-    [(_, upkeep)] = index_upkeep.catch_up(engine)
+        embeddings.drop_index(conn, configured)
+    assert [found.id for found in index_upkeep.sets_behind(engine, space)] == [configured]
+    [(_, upkeep)] = index_upkeep.catch_up(engine, space)
     with engine.connect() as conn:
-        assert upkeep.rebuilt and embeddings.index_exists(conn, first)
+        assert upkeep.rebuilt and embeddings.index_exists(conn, configured)
 
 
 def test_a_set_wider_than_the_index_takes_is_searched_exactly(engine):

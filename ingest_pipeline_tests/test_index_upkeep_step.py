@@ -11,13 +11,15 @@ import time
 
 import dagster as dg
 import numpy as np
-from sqlalchemy import text
 
+from benchmarks.systems import process_alive
+from ingest_pipeline.orchestration import search_index
 from ingest_pipeline.orchestration.code_location import build_definitions
 from ingest_pipeline.orchestration.search_index import INDEX_JOB
 from ingest_pipeline.settings import INDEX_IN_BACKGROUND
-from ingest_pipeline.store import embeddings, index_upkeep
+from ingest_pipeline.store import embedding_sets, embeddings, index_upkeep
 from ingest_pipeline_tests.pipeline_runs import paragraph, write
+from ingest_pipeline_tests.upkeep_locks import upkeep_held, wait_for_a_waiter
 from ingest_pipeline_tests.vector_sets import add_documents, publish, unit_rows
 
 
@@ -30,12 +32,13 @@ def _tick(app, instance) -> dg.SensorResult:
 def _publish(app, names: list[str], seed: int) -> int:
     with app.engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, "test", "upkeep-step", 8)
+        embedding_sets.activate_if_none(conn, set_id)  # the set search answers from
         add_documents(conn, names)
         publish(conn, set_id, {name: unit_rows(np.random.default_rng(seed), 6, 8) for name in names})
     return set_id
 
 
-def test_the_sensor_asks_for_one_upkeep_run_at_a_time_and_its_run_indexes_what_is_behind(app, instance):
+def test_the_sensor_asks_for_one_upkeep_run_at_a_time_and_its_run_indexes_what_is_behind(app, instance, monkeypatch):
     assert "every published vector" in _tick(app, instance).skip_reason.skip_message
     set_id = _publish(app, ["a", "b"], seed=1)
     [request] = _tick(app, instance).run_requests
@@ -47,9 +50,13 @@ def test_the_sensor_asks_for_one_upkeep_run_at_a_time_and_its_run_indexes_what_i
     assert index_upkeep.unindexed_count(app.engine, set_id) == 0
     assert "every published vector" in _tick(app, instance).skip_reason.skip_message
 
-    _publish(app, ["c"], seed=2)
+    set_id = _publish(app, ["c"], seed=2)
     unfinished = instance.create_run_for_job(job, status=dg.DagsterRunStatus.NOT_STARTED)
     assert "under way" in _tick(app, instance).skip_reason.skip_message  # that run will take them in
+    monkeypatch.setattr(search_index, "ABANDONED_AFTER_SECONDS", 0)
+    with upkeep_held(app.engine, set_id):  # working: however long it takes, it is waited for
+        assert "under way" in _tick(app, instance).skip_reason.skip_message
+    assert len(_tick(app, instance).run_requests) == 1  # holding no lock so long after it started: dead
     instance.report_run_failed(unfinished)
     assert "failed" in _tick(app, instance).skip_reason.skip_message  # not asked again at once after a failure
 
@@ -61,9 +68,9 @@ def _cli(environment, *args, timeout: float = 300) -> subprocess.CompletedProces
 
 def _gone(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    return not os.path.exists(f"/proc/{pid}")
+    return not process_alive(pid)
 
 
 def test_a_cli_ingest_returns_searchable_while_a_detached_upkeep_indexes_its_vectors(environment, app, tmp_path):
@@ -73,9 +80,7 @@ def test_a_cli_ingest_returns_searchable_while_a_detached_upkeep_indexes_its_vec
     space = app.embedder.space
     with app.engine.begin() as conn:
         set_id = embeddings.ensure_set(conn, space.embedder, space.model, space.dimensions)
-    with app.engine.connect() as holder:  # an upkeep of the set under way: the ingest must not wait for it
-        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": index_upkeep._UPKEEP_LOCK + set_id})
-        holder.commit()
+    with upkeep_held(app.engine, set_id):  # an upkeep of the set under way: the ingest must not wait for it
         ingested = _cli(environment, "ingest", str(tmp_path / "corpus"), timeout=120)
         assert ingested.returncode == 0, ingested.stderr
         waiting = index_upkeep.unindexed_count(app.engine, set_id)
@@ -84,8 +89,7 @@ def test_a_cli_ingest_returns_searchable_while_a_detached_upkeep_indexes_its_vec
         assert json.loads(found.stdout)["path"].endswith("2.txt"), found.stdout  # by the exact scan of unindexed rows
         pid = int(ingested.stderr.split("(process ")[1].split(",")[0])
         assert os.getsid(pid) == pid  # a session of its own: it outlives the command and its terminal
-        holder.execute(text("SELECT pg_advisory_unlock_all()"))
-        holder.commit()
+        wait_for_a_waiter(app.engine, set_id)  # the detached upkeep, before the one run by hand below
     waited = _cli(environment, "index")  # waits for the detached one, then finds nothing left
     assert waited.returncode == 0, waited.stderr
     assert index_upkeep.unindexed_count(app.engine, set_id) == 0 and _gone(pid, 60)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 from ingest_pipeline.service.application import Application
@@ -23,7 +24,7 @@ def add_to(commands) -> None:
 
 def run(args) -> int:
     app = Application.from_env()
-    if not index_upkeep.sets_behind(app.engine):
+    if not index_upkeep.sets_behind(app.engine, astuple(app.embedder.space)):
         print("every published vector is in its set's index", file=sys.stderr)
         return 0
     return 0 if index_now(app) else 1
@@ -48,7 +49,7 @@ def index_now(app: Application) -> bool:
 
 def keep_index_up(app: Application) -> None:
     """After runs that published vectors: index them now or in a detached process, as INGEST_INDEX_UPKEEP says."""
-    behind = index_upkeep.sets_behind(app.engine)
+    behind = index_upkeep.sets_behind(app.engine, astuple(app.embedder.space))
     if not behind:
         return
     mode = app.settings.index_upkeep

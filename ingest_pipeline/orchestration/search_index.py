@@ -2,9 +2,11 @@
 for, started by `index_upkeep_sensor` whenever a set is behind."""
 
 import time
+from dataclasses import astuple
 
 import dagster as dg
 
+from ingest_pipeline.embed.resource import EmbedderResource
 from ingest_pipeline.orchestration.policies import transient_retry
 from ingest_pipeline.store import embeddings, index_upkeep
 from ingest_pipeline.store.embedding_sets import EmbeddingSet
@@ -16,6 +18,9 @@ SEARCH_GROUP = "search"
 INDEX_JOB = "index_upkeep"
 # After a failed upkeep run (its retries spent), the sensor waits this long before asking for another.
 RETRY_FAILED_AFTER_SECONDS = 300
+# An unfinished upkeep run that holds no upkeep lock this long after its last change of status is taken for
+# dead (a CLI's in-process run whose process was killed stays STARTED for good): another one is asked for.
+ABANDONED_AFTER_SECONDS = 600
 # Queued behind ingest runs: they make documents searchable; this only makes search faster.
 _LOW_PRIORITY = {"dagster/priority": "-1"}
 _UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -26,14 +31,17 @@ _UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.D
           description="Each embedding set's HNSW index, holding every published vector: new ones moved in by "
                       "batches over several connections, or the index rebuilt when they are a fifth of it or "
                       "more. Search finds vectors not yet indexed by an exact scan, so no ingest waits for this.")
-def search_index(context: dg.AssetExecutionContext, database: PostgresResource) -> dg.MaterializeResult:
-    done = index_upkeep.catch_up(database.engine)
+def search_index(context: dg.AssetExecutionContext, database: PostgresResource,
+                 embedder: EmbedderResource) -> dg.MaterializeResult:
+    done = index_upkeep.catch_up(database.engine, astuple(embedder.space))
     for found, upkeep in done:
         context.log.info(f"set {found.id} ({found.name}): {_summary(upkeep)}")
     return dg.MaterializeResult(metadata=upkeep_metadata(database, done))
 
 
 def _summary(upkeep: Upkeep) -> str:
+    if upkeep.skipped:
+        return f"left as it is: {upkeep.skipped}"
     how = "rebuilt the index with" if upkeep.rebuilt else "moved into the index"
     waited = f" (after waiting {upkeep.waited_seconds:.1f} s for another upkeep)" if upkeep.waited_seconds >= 1 else ""
     return f"{how} {upkeep.moved} vectors in {upkeep.seconds:.1f} s{waited}"
@@ -64,11 +72,12 @@ def index_upkeep_sensor_for(interval: int):
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Requests an index upkeep run when published vectors are not yet in their set's HNSW "
                            "index, one run at a time.")
-    def index_upkeep_sensor(context: dg.SensorEvaluationContext, database: PostgresResource) -> dg.SensorResult:
-        behind = index_upkeep.sets_behind(database.engine)
+    def index_upkeep_sensor(context: dg.SensorEvaluationContext, database: PostgresResource,
+                            embedder: EmbedderResource) -> dg.SensorResult:
+        behind = index_upkeep.sets_behind(database.engine, astuple(embedder.space))
         if not behind:
             return dg.SensorResult(skip_reason="every published vector is in its set's index")
-        waiting = _reason_to_wait(context.instance)
+        waiting = _reason_to_wait(context.instance, database)
         if waiting:
             return dg.SensorResult(skip_reason=waiting)
         names = ", ".join(found.name for found in behind)
@@ -78,15 +87,18 @@ def index_upkeep_sensor_for(interval: int):
     return index_upkeep_sensor
 
 
-def _reason_to_wait(instance: dg.DagsterInstance) -> str | None:
-    """An upkeep run not yet finished takes in what is behind; one that failed lately is not retried at once."""
+def _reason_to_wait(instance: dg.DagsterInstance, database: PostgresResource) -> str | None:
+    """An upkeep run not yet finished takes in what is behind (unless it looks dead); one that failed lately
+    is not retried at once."""
     records = instance.get_run_records(dg.RunsFilter(job_name=INDEX_JOB), limit=1)
     if not records:
         return None
     last = records[0]
-    if last.dagster_run.status in _UNFINISHED:
-        return f"upkeep run {last.dagster_run.run_id} is under way"
     since = time.time() - last.update_timestamp.timestamp()
+    if last.dagster_run.status in _UNFINISHED:
+        if since < ABANDONED_AFTER_SECONDS or index_upkeep.upkeep_under_way(database.engine):
+            return f"upkeep run {last.dagster_run.run_id} is under way"
+        return None
     if last.dagster_run.status == dg.DagsterRunStatus.FAILURE and since < RETRY_FAILED_AFTER_SECONDS:
         return (f"upkeep run {last.dagster_run.run_id} failed {since:.0f} s ago: the next one in "
                 f"{RETRY_FAILED_AFTER_SECONDS - since:.0f} s")
