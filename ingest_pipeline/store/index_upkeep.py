@@ -23,11 +23,12 @@ UPKEEP_BATCH = 250
 # batched statement on 2 cores (benchmarks/vector_storage.py, 10k x 512).
 UPKEEP_CONNECTIONS = 4
 # Rebuild instead of inserting when the new vectors are at least this share of the indexed ones. Measured
-# under the index settings of store/embeddings.py on the 100k-chunk scale store (512 dimensions, 2 cores):
+# at m 24 / ef_construction 128 on the 100k-chunk scale store (512 dimensions, 2 cores):
 # a build costs about 0.55 ms per vector of the whole set (100k in 55 s, two parallel workers), four
 # connections' inserts 3.3 ms per new vector (2,540 in 8.3 s); inserting d new into n indexed costs less
-# while d * 3.3 < (n + d) * 0.55, i.e. d < ~0.2 n. (The build now runs CONCURRENTLY, 1.3-2x as long, so
-# that publishing goes on meanwhile; the share is kept: fewer vectors wait outside the index.)
+# while d * 3.3 < (n + d) * 0.55, i.e. d < ~0.2 n. (A larger ef_construction slows both alike; the build now
+# runs CONCURRENTLY, 1.3-2x as long, so that publishing goes on meanwhile: the share is kept, and fewer
+# vectors wait outside the index.)
 REBUILD_SHARE = 0.2
 # One upkeep per set at a time, across processes: an advisory lock on (this, set id). A second one waits for
 # the first, then takes in what that one left (vectors published after its rebuild began).
