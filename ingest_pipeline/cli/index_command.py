@@ -24,10 +24,15 @@ def add_to(commands) -> None:
 
 def run(args) -> int:
     app = Application.from_env()
-    if not index_upkeep.sets_behind(app.engine, astuple(app.embedder.space)):
+    if not _sets_behind(app):
         print("every published vector is in its set's index", file=sys.stderr)
         return 0
     return 0 if index_now(app) else 1
+
+
+def _sets_behind(app: Application) -> list:
+    """The sets the upkeep would take in: the active one and the one the configured embedder fills."""
+    return index_upkeep.sets_behind(app.engine, astuple(app.embedder.space))
 
 
 def index_now(app: Application) -> bool:
@@ -49,7 +54,7 @@ def index_now(app: Application) -> bool:
 
 def keep_index_up(app: Application) -> None:
     """After runs that published vectors: index them now or in a detached process, as INGEST_INDEX_UPKEEP says."""
-    behind = index_upkeep.sets_behind(app.engine, astuple(app.embedder.space))
+    behind = _sets_behind(app)
     if not behind:
         return
     mode = app.settings.index_upkeep
